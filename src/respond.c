@@ -1,0 +1,1 @@
+#include "respond.h"

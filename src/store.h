@@ -1,0 +1,117 @@
+/*
+ * store.h -- the Berkeley DB environment in state_dir and every database in
+ * it. The only module that includes db.h. One struct store per process
+ * (Berkeley DB allows one DB_ENV handle per environment per process); it
+ * is opened after any fork and never crosses one.
+ *
+ * Every operation is one transaction with a bounded deadlock-retry loop;
+ * after DB_RUNRECOVERY (another process died inside the library) the
+ * handle reopens the environment, which runs recovery, and retries once.
+ */
+#ifndef HOOKGATE_STORE_H
+#define HOOKGATE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct store;
+
+/* Life cycle of an event, as `status` counts them. */
+enum event_state {
+	STATE_QUEUED = 1,
+	STATE_RUNNING,
+	STATE_RETRYING,
+	STATE_DONE,
+	STATE_FAILED,
+	STATE_IGNORED
+};
+
+enum store_status {
+	STORE_OK,		/* recorded (and queued if asked) */
+	STORE_DUPLICATE,	/* the id was already recorded */
+	STORE_FULL,		/* max_queue jobs pending: nothing recorded */
+	STORE_UNAVAILABLE	/* cannot open, read or write the store */
+};
+
+struct store_options {
+	size_t		 max_body;	/* log files are made larger than this */
+	enum durability	 durability;
+};
+
+/* A new event to record; every pointer is borrowed for the call. */
+struct store_new_event {
+	const char		*id;
+	size_t			 id_len;
+	const char		*type;
+	const char		*created_at;
+	const char		*route;		/* section pattern, or NULL */
+	const unsigned char	*body;
+	size_t			 body_len;
+	int			 queue;		/* 0: record as ignored */
+	long			 max_queue;	/* refuse when this many pending */
+};
+
+/* What is known about a recorded event (strings owned by the struct). */
+struct store_event_info {
+	enum event_state state;
+	int64_t		 received_ms;
+	int64_t		 due_ms;		/* next run, 0 when none */
+	uint32_t	 attempts;
+	uint64_t	 body_len;
+	char		 type[256];
+	char		 created_at[64];
+	char		 route[256];
+};
+
+struct store_counts {
+	unsigned long	 queued, running, retrying, done, failed, ignored;
+	int64_t		 oldest_pending_ms;	/* received_ms; 0: none */
+};
+
+/*
+ * Opens (creating it if needed) the environment in dir, running recovery
+ * when a previous process died in it. Refuses a directory on NFS/SMB.
+ * Returns a handle the caller closes with store_close(), or NULL with a
+ * message in err.
+ */
+struct store	*store_open(const char *dir, const struct store_options *,
+		    char *err, size_t errlen);
+/* Closes every handle cleanly so no recovery is needed. NULL-safe. */
+void		 store_close(struct store *);
+
+/*
+ * Records the id (atomically: of two concurrent calls with one id exactly
+ * one gets STORE_OK), the raw body and, when ev->queue, a job due now, in
+ * one transaction. Returns only after the commit (flushed to disk with
+ * DURABILITY_FSYNC).
+ */
+enum store_status store_accept(struct store *, const struct store_new_event *);
+
+/*
+ * Looks an event up. Returns 1 and fills info (and, if body is non-NULL,
+ * a malloc'd copy of the raw body the caller frees, with its length in
+ * *len), 0 if the id is unknown, -1 on error.
+ */
+int		 store_get(struct store *, const char *id, size_t id_len,
+		    struct store_event_info *info, unsigned char **body,
+		    size_t *len);
+
+/* Counts events by state. Returns 0, or -1 on error. */
+int		 store_count(struct store *, struct store_counts *);
+
+/* Number of pending jobs (queued or retrying). -1 on error. */
+long		 store_pending(struct store *);
+
+/*
+ * Housekeeping that is cheap when there is nothing to do: a checkpoint
+ * when enough log has been written since the last, which lets Berkeley DB
+ * remove log files no longer needed. Returns 0, or -1 on error.
+ */
+int		 store_checkpoint(struct store *);
+
+/* Static name of a state ("queued", ...). */
+const char	*store_state_str(enum event_state);
+
+#endif
