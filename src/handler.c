@@ -1,1 +1,370 @@
+/*
+ * handler.c -- one delivery through the checks of SPEC.md's HTTP table, in
+ * the table's order; the first failing check decides the answer.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "event.h"
 #include "handler.h"
+#include "log.h"
+#include "respond.h"
+#include "signature.h"
+#include "util.h"
+
+/* Seconds a sender is asked to wait before retrying after a 503. */
+#define RETRY_AFTER_BUSY	60
+#define RETRY_AFTER_UNAVAILABLE	10
+/* How often a long-lived process looks at its config file's mtime. */
+#define RELOAD_CHECK_MS		1000
+
+/* What one request carries through the checks; lives on the stack. */
+struct delivery {
+	struct request	*req;
+	struct answer	 ans;
+	struct event	 ev;
+	const char	*method;
+	int		 authenticated;	/* the id may be logged */
+};
+
+static struct timespec
+file_mtime(const char *path)
+{
+	struct timespec zero = { 0, 0 };
+	struct stat st;
+
+	if (path == NULL || stat(path, &st) == -1)
+		return zero;
+	return st.st_mtim;
+}
+
+/* Loads the config file; logs and returns NULL when it cannot. */
+static struct config *
+handler_load(const char *path)
+{
+	struct config *cfg;
+	char err[512], q[600];
+
+	if ((cfg = config_load(path, err, sizeof(err))) == NULL)
+		log_write(LOG_LEVEL_ERROR, "msg=\"config failed to load\" "
+		    "error=%s", log_quote(err, q, sizeof(q)));
+	return cfg;
+}
+
+void
+handler_init(struct handler *h, const char *path)
+{
+	memset(h, 0, sizeof(*h));
+	h->config_path = xstrdup(path);
+	h->mtime = file_mtime(path);
+	h->checked_ms = now_ms();
+	h->cfg = handler_load(path);
+	if (h->cfg != NULL && log_open(h->cfg->log) == -1)
+		log_write(LOG_LEVEL_ERROR, "msg=\"cannot open log file, "
+		    "using stderr\" path=%s", h->cfg->log);
+}
+
+void
+handler_cleanup(struct handler *h)
+{
+	store_close(h->store);
+	config_free(h->cfg);
+	free(h->config_path);
+	memset(h, 0, sizeof(*h));
+}
+
+/*
+ * Reloads the config when its file changed; a config that fails to load is
+ * logged and the last good one stays in force. Checked at most once a
+ * second so a busy responder does not stat() per request.
+ */
+static void
+handler_maybe_reload(struct handler *h)
+{
+	struct config *cfg;
+	struct timespec mt;
+	int64_t now = now_ms();
+
+	if (now - h->checked_ms < RELOAD_CHECK_MS)
+		return;
+	h->checked_ms = now;
+	mt = file_mtime(h->config_path);
+	if (mt.tv_sec == h->mtime.tv_sec && mt.tv_nsec == h->mtime.tv_nsec)
+		return;
+	h->mtime = mt;
+	if ((cfg = handler_load(h->config_path)) == NULL)
+		return;		/* the last good config stays in force */
+	if (h->cfg == NULL) {
+		h->cfg = cfg;
+		return;
+	}
+	/* Store settings changed: reopen with the new ones on next use. */
+	if (strcmp(cfg->state_dir, h->cfg->state_dir) != 0 ||
+	    cfg->durability != h->cfg->durability ||
+	    cfg->max_body != h->cfg->max_body) {
+		store_close(h->store);
+		h->store = NULL;
+	}
+	config_free(h->cfg);
+	h->cfg = cfg;
+	log_write(LOG_LEVEL_INFO, "msg=\"config reloaded\" path=%s",
+	    h->config_path);
+}
+
+/* Opens the store on first use. Returns NULL (logged) when it cannot. */
+static struct store *
+handler_store(struct handler *h)
+{
+	struct store_options opt;
+	char err[512];
+
+	if (h->store != NULL)
+		return h->store;
+	opt.max_body = h->cfg->max_body;
+	opt.durability = h->cfg->durability;
+	h->store = store_open(h->cfg->state_dir, &opt, err, sizeof(err));
+	if (h->store == NULL)
+		log_write(LOG_LEVEL_ERROR, "msg=\"store unavailable\" "
+		    "error=\"%s\"", err);
+	return h->store;
+}
+
+/* The path below the mount: PATH_INFO, else REQUEST_URI without query. */
+static int
+is_health_path(const struct request *req)
+{
+	const char *p = request_param(req, "PATH_INFO");
+	size_t n;
+
+	if (p == NULL || *p == '\0')
+		p = request_param(req, "REQUEST_URI");
+	if (p == NULL)
+		return 0;
+	n = strcspn(p, "?");
+	return n >= 7 && strncmp(p + n - 7, "/health", 7) == 0;
+}
+
+/* "application/json", any case, optionally followed by ";params". */
+static int
+is_json_type(const char *ct)
+{
+	size_t n = strlen("application/json");
+
+	if (ct == NULL || strncasecmp(ct, "application/json", n) != 0)
+		return 0;
+	ct += n;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	return *ct == '\0' || *ct == ';';
+}
+
+static int
+reject(struct delivery *d, int http, const char *error)
+{
+	answer_set(&d->ans, http, "rejected", error);
+	return -1;
+}
+
+static int
+check_health(struct handler *h, struct delivery *d,
+    struct store_counts *counts)
+{
+	struct store *st;
+
+	if (!h->cfg->health || !is_health_path(d->req) ||
+	    (strcmp(d->method, "GET") != 0 && strcmp(d->method, "HEAD") != 0))
+		return 0;
+	d->ans.head = strcmp(d->method, "HEAD") == 0;
+	if ((st = handler_store(h)) == NULL || store_count(st, counts) == -1) {
+		answer_set(&d->ans, 503, "unavailable", "store unavailable");
+		d->ans.retry_after = RETRY_AFTER_UNAVAILABLE;
+		return 1;
+	}
+	answer_set(&d->ans, 200, "ok", NULL);
+	d->ans.counts = counts;
+	d->ans.now_ms = now_ms();
+	return 1;
+}
+
+/* Method, transport, size, length and content type: the HTTP-level rows. */
+static int
+check_http(struct handler *h, struct delivery *d,
+    const struct body_reader *rd)
+{
+	const char *https;
+
+	if (strcmp(d->method, "POST") != 0) {
+		d->ans.allow_post = 1;
+		return reject(d, 405, "method not allowed");
+	}
+	https = request_param(d->req, "HTTPS");
+	if (h->cfg->require_https &&
+	    (https == NULL || strcasecmp(https, "on") != 0))
+		return reject(d, 403, "HTTPS required");
+	switch (request_read_body(d->req, rd, h->cfg->max_body)) {
+	case BODY_OK:
+		break;
+	case BODY_TOO_LARGE:
+		return reject(d, 413, "body larger than max_body");
+	case BODY_LENGTH_MISMATCH:
+		return reject(d, 400, "body length differs from Content-Length");
+	case BODY_BAD_LENGTH:
+		return reject(d, 400, "invalid Content-Length");
+	default:
+		return reject(d, 400, "body could not be read");
+	}
+	if (d->req->dup_param)
+		return reject(d, 400, "a header was sent twice");
+	if (!is_json_type(request_param(d->req, "CONTENT_TYPE")))
+		return reject(d, 415, "Content-Type must be application/json");
+	return 0;
+}
+
+static int
+check_signature(struct handler *h, struct delivery *d)
+{
+	const char *reason = NULL;
+
+	if (h->cfg->sig.scheme == SCHEME_NONE)
+		log_write(LOG_LEVEL_WARN, "msg=\"signature checks are off "
+		    "(scheme = none)\"");
+	if (signature_verify(&h->cfg->sig, d->req, d->req->body,
+	    d->req->body_len, time(NULL), &reason) != SIG_OK)
+		return reject(d, 401, reason != NULL ? reason :
+		    "invalid signature");
+	d->authenticated = 1;
+	return 0;
+}
+
+static int
+check_event(struct handler *h, struct delivery *d)
+{
+	char msg[300];
+
+	switch (event_parse(&d->ev, d->req->body, d->req->body_len, h->cfg)) {
+	case EVENT_OK:
+		break;
+	case EVENT_UNROUTED:
+		answer_set_id(&d->ans, d->ev.id, d->ev.id_len);
+		if (!h->cfg->unrouted_reject)
+			break;
+		snprintf(msg, sizeof(msg), "no route for type %s", d->ev.type);
+		return reject(d, 422, msg);
+	case EVENT_INVALID:
+		if (d->ev.id != NULL)
+			answer_set_id(&d->ans, d->ev.id, d->ev.id_len);
+		return reject(d, 422, d->ev.error);
+	default:
+		return reject(d, 400, d->ev.error);
+	}
+	answer_set_id(&d->ans, d->ev.id, d->ev.id_len);
+	return 0;
+}
+
+/* Records the event; the answer goes out only after the commit. */
+static void
+record_event(struct handler *h, struct delivery *d)
+{
+	struct store_new_event ne;
+	struct store *st;
+
+	memset(&ne, 0, sizeof(ne));
+	ne.id = d->ev.id;
+	ne.id_len = d->ev.id_len;
+	ne.type = d->ev.type;
+	ne.created_at = d->ev.created_at;
+	ne.route = d->ev.route != NULL ? d->ev.route->pattern : NULL;
+	ne.body = d->req->body;
+	ne.body_len = d->req->body_len;
+	ne.queue = d->ev.route != NULL;
+	ne.max_queue = h->cfg->max_queue;
+	if ((st = handler_store(h)) == NULL) {
+		answer_set(&d->ans, 503, "unavailable", "store unavailable");
+		d->ans.retry_after = RETRY_AFTER_UNAVAILABLE;
+		return;
+	}
+	switch (store_accept(st, &ne)) {
+	case STORE_OK:
+		if (ne.queue)
+			answer_set(&d->ans, h->cfg->accepted_status,
+			    "accepted", NULL);
+		else
+			answer_set(&d->ans, 202, "ignored", NULL);
+		break;
+	case STORE_DUPLICATE:
+		answer_set(&d->ans, 200, "duplicate", NULL);
+		break;
+	case STORE_FULL:
+		answer_set(&d->ans, 503, "busy", "queue full");
+		d->ans.retry_after = RETRY_AFTER_BUSY;
+		break;
+	default:
+		answer_set(&d->ans, 503, "unavailable", "store unavailable");
+		d->ans.retry_after = RETRY_AFTER_UNAVAILABLE;
+		break;
+	}
+}
+
+/* One logfmt line per request outcome; ids only once authenticated. */
+static void
+log_outcome(const struct delivery *d)
+{
+	char id[600], type[600], err[600];
+
+	if (!d->authenticated || d->ev.id == NULL) {
+		log_write(d->ans.http >= 500 ? LOG_LEVEL_ERROR :
+		    LOG_LEVEL_INFO, "status=%s http=%d error=%s", d->ans.status,
+		    d->ans.http, log_quote(d->ans.error, err, sizeof(err)));
+		return;
+	}
+	log_write(d->ans.http >= 500 ? LOG_LEVEL_ERROR : LOG_LEVEL_INFO,
+	    "id=%s type=%s status=%s http=%d%s%s",
+	    log_quote(d->ans.id, id, sizeof(id)),
+	    log_quote(d->ev.type != NULL ? d->ev.type : "", type, sizeof(type)),
+	    d->ans.status, d->ans.http, d->ans.error[0] ? " error=" : "",
+	    d->ans.error[0] ? log_quote(d->ans.error, err, sizeof(err)) : "");
+}
+
+char *
+handler_serve(struct handler *h, struct request *req,
+    const struct body_reader *rd, size_t *len)
+{
+	struct store_counts counts;
+	struct delivery d;
+	char *out;
+
+	handler_maybe_reload(h);
+	memset(&d, 0, sizeof(d));
+	d.req = req;
+	d.method = request_param(req, "REQUEST_METHOD");
+	if (d.method == NULL)
+		d.method = "";
+	if (h->cfg == NULL) {
+		answer_set(&d.ans, 503, "unavailable", "configuration error");
+		d.ans.retry_after = RETRY_AFTER_UNAVAILABLE;
+		log_outcome(&d);
+		return respond_render(&d.ans, len);
+	}
+	if (check_health(h, &d, &counts)) {
+		out = respond_render(&d.ans, len);
+		return out;
+	}
+	if (check_http(h, &d, rd) == 0 && check_signature(h, &d) == 0 &&
+	    check_event(h, &d) == 0)
+		record_event(h, &d);
+	log_outcome(&d);
+	out = respond_render(&d.ans, len);
+	event_free(&d.ev);
+	return out;
+}
+
+void
+handler_idle(struct handler *h)
+{
+	if (h->store != NULL)
+		store_checkpoint(h->store);
+}

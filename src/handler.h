@@ -7,6 +7,8 @@
 #define HOOKGATE_HANDLER_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <time.h>
 
 #include "config.h"
 #include "request.h"
@@ -14,13 +16,19 @@
 
 /* What a responder process keeps between requests. */
 struct handler {
-	struct config	*cfg;		/* owned */
+	struct config	*cfg;		/* owned; NULL while none loads */
 	struct store	*store;		/* owned; opened on first use */
 	char		*config_path;	/* owned; to notice changes */
+	struct timespec	 mtime;		/* of config_path when loaded */
+	int64_t		 checked_ms;	/* last look at mtime */
 };
 
-/* Takes ownership of cfg. The store opens lazily on the first request. */
-void	 handler_init(struct handler *, struct config *cfg, const char *path);
+/*
+ * Loads the config at path (a failure is logged; until a good config
+ * appears every request is answered 503). The store opens lazily on the
+ * first request that needs it.
+ */
+void	 handler_init(struct handler *, const char *path);
 void	 handler_cleanup(struct handler *);
 
 /*
