@@ -1,0 +1,70 @@
+/*
+ * runner.h -- spawning one command: /bin/sh -c RUN in a working directory,
+ * the raw payload on stdin, a clean environment, its own process group, a
+ * timeout, and the first bytes of its output kept. The only module that
+ * forks (for commands and for the detached drainer).
+ *
+ * runner_run() is safe to call from several threads at once: everything
+ * the child needs is prepared before fork(), and the child only makes
+ * async-signal-safe calls before execve().
+ */
+#ifndef HOOKGATE_RUNNER_H
+#define HOOKGATE_RUNNER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define RUNNER_CAPTURE_MAX	(64 * 1024)
+#define RUNNER_KILL_GRACE_MS	5000
+
+struct run_spec {
+	const char		*command;	/* for /bin/sh -c */
+	const char		*workdir;	/* absolute */
+	char *const		*env;		/* NULL-terminated "NAME=value" */
+	const unsigned char	*input;		/* written to stdin, exactly */
+	size_t			 input_len;
+	int64_t			 timeout_ms;	/* then SIGTERM to the group */
+	int64_t			 kill_grace_ms;	/* then SIGKILL; 0: default */
+};
+
+struct run_result {
+	int		 exited;	/* 1: exit status in status */
+	int		 status;	/* exit status when exited */
+	int		 signal;	/* terminating signal, else 0 */
+	int		 timed_out;	/* the timeout fired */
+	int		 spawn_error;	/* errno when it could not start */
+	int64_t		 start_ms;	/* wall clock */
+	int64_t		 duration_ms;
+	char		*output;	/* stdout and stderr as they came,
+					   at most RUNNER_CAPTURE_MAX bytes;
+					   malloc'd, free with runner_result_free */
+	size_t		 output_len;
+	size_t		 output_total;	/* bytes the command wrote in all */
+};
+
+/*
+ * Runs the command to its end (or its timeout) and fills res. stdin gets
+ * the input and is then closed; stdout and stderr are drained in the same
+ * poll() loop, so a command that writes a lot before reading cannot
+ * deadlock. Returns 0 when the command ran (whatever its outcome), -1 when
+ * it could not be started (res->spawn_error says why).
+ */
+int	 runner_run(const struct run_spec *, struct run_result *res);
+void	 runner_result_free(struct run_result *);
+
+/*
+ * Starts argv[0] (an absolute path) with argv fully detached: double fork,
+ * setsid, fds 0 and 1 on /dev/null, fd 2 kept (the web server's error
+ * log), every other fd closed -- in particular the FastCGI listening
+ * socket. Reaps the intermediate child. Returns 0, or -1 with errno set.
+ */
+int	 runner_spawn_detached(char *const argv[]);
+
+/*
+ * Ignores SIGPIPE in the calling process (the drainer), so a command that
+ * closes its stdin early cannot kill it; runner_run() gives children every
+ * signal's default disposition back before execve().
+ */
+void	 runner_ignore_sigpipe(void);
+
+#endif
