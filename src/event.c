@@ -105,6 +105,14 @@ scan_body(const unsigned char *p, size_t len)
 				return NOT_JSON "invalid UTF-8";
 			esc = 0;
 		} else if (instr) {
+			/*
+			 * json-c cuts object keys at an escaped NUL, so
+			 * {"id":"a","id\u0000x":"b"} would give another id
+			 * than other parsers see: NUL is refused everywhere.
+			 */
+			if (esc && p[i] == 'u' && len - i >= 5 &&
+			    memcmp(p + i + 1, "0000", 4) == 0)
+				return NOT_JSON "\\u0000 (NUL) is not accepted";
 			if (esc)
 				esc = 0;
 			else if (p[i] == '\\')
@@ -386,10 +394,10 @@ event_valid_id(const char *s, size_t len)
 int
 event_valid_type(const char *s)
 {
-	size_t seg = 0;
+	size_t seg = 0, len = 0;
 	int dots = 0;
 
-	for (; *s != '\0'; s++) {
+	for (; *s != '\0'; s++, len++) {
 		if (*s == '.') {
 			if (seg == 0)
 				return 0;
@@ -401,7 +409,7 @@ event_valid_type(const char *s)
 		else
 			return 0;
 	}
-	return dots > 0 && seg > 0;
+	return dots > 0 && seg > 0 && len <= EVENT_TYPE_MAX;
 }
 
 /*
@@ -488,7 +496,8 @@ valid_tail(const char *s)
 int
 event_valid_timestamp(const char *s)
 {
-	if (!valid_date(s) || (s[10] != 'T' && s[10] != 't'))
+	if (strlen(s) > EVENT_TIMESTAMP_MAX || !valid_date(s) ||
+	    (s[10] != 'T' && s[10] != 't'))
 		return 0;
 	return valid_time(s + 11) && valid_tail(s + 19);
 }

@@ -12,6 +12,8 @@
 
 #define EVENT_MAX_DEPTH	64
 #define EVENT_ID_MAX	255
+#define EVENT_TYPE_MAX	255	/* they go into the command's environment */
+#define EVENT_TIMESTAMP_MAX 63
 
 enum event_status {
 	EVENT_OK,

@@ -216,6 +216,25 @@ static const struct strcase type_cases[] = {
 	{ "user.cr\xc3\xa9\xc3\xa9", 0, 0 },
 };
 
+START_TEST(type_and_timestamp_lengths)
+{
+	char buf[300];
+
+	/* 255 bytes is the most a type may have: it goes into the env. */
+	memset(buf, 'a', sizeof(buf));
+	buf[1] = '.';
+	buf[255] = '\0';
+	ck_assert_int_eq(event_valid_type(buf), 1);
+	buf[255] = 'a';
+	buf[256] = '\0';
+	ck_assert_int_eq(event_valid_type(buf), 0);
+	snprintf(buf, sizeof(buf), "2023-01-01T12:00:00.%0*dZ", 42, 1);
+	ck_assert_int_eq(event_valid_timestamp(buf), 1);	/* 63 chars */
+	snprintf(buf, sizeof(buf), "2023-01-01T12:00:00.%0*dZ", 43, 1);
+	ck_assert_int_eq(event_valid_timestamp(buf), 0);
+}
+END_TEST
+
 START_TEST(valid_type_table)
 {
 	const struct strcase *c = &type_cases[_i];
@@ -307,7 +326,9 @@ static const struct pcase envelope_cases[] = {
 	{ "id null", GOOD("null"), 0, EVENT_INVALID, "id" },
 	{ "id object", GOOD("{}"), 0, EVENT_INVALID, "id" },
 	{ "id \\u0001", GOOD("\"a\\u0001\""), 0, EVENT_INVALID, "id" },
-	{ "id \\u0000", GOOD("\"a\\u0000b\""), 0, EVENT_INVALID, "id" },
+	{ "id \\u0000", GOOD("\"a\\u0000b\""), 0, EVENT_BAD_JSON, NULL },
+	{ "\\u0000 in a key", "{\"id\":\"a\",\"id\\u0000x\":\"b\"}", 0,
+	  EVENT_BAD_JSON, NULL },
 	{ "id \\n", GOOD("\"a\\nb\""), 0, EVENT_INVALID, "id" },
 	{ "id \\u007f", GOOD("\"a\\u007f\""), 0, EVENT_INVALID, "id" },
 	{ "id \\u0085", GOOD("\"a\\u0085\""), 0, EVENT_INVALID, "id" },
@@ -326,7 +347,7 @@ static const struct pcase envelope_cases[] = {
 	{ "type upper", ENV("\"e\"", "\"User.created\"", "\"" TS "\"", "{}"),
 	  0, EVENT_INVALID, "type" },
 	{ "type \\u0000", ENV("\"e\"", "\"a.b\\u0000c\"", "\"" TS "\"", "{}"),
-	  0, EVENT_INVALID, "type" },
+	  0, EVENT_BAD_JSON, NULL },
 	{ "created_at missing", "{\"id\":\"e\",\"type\":\"a.b\",\"data\":{}}",
 	  0, EVENT_INVALID, "created_at" },
 	{ "created_at number", ENV("\"e\"", "\"a.b\"", "1672574400", "{}"), 0,
@@ -342,7 +363,7 @@ static const struct pcase envelope_cases[] = {
 	  EVENT_OK, NULL },
 	{ "created_at \\u0000 after",
 	  ENV("\"e\"", "\"a.b\"", "\"" TS "\\u0000junk\"", "{}"), 0,
-	  EVENT_INVALID, "created_at" },
+	  EVENT_BAD_JSON, NULL },
 	{ "data missing",
 	  "{\"id\":\"e\",\"type\":\"a.b\",\"created_at\":\"" TS "\"}", 0,
 	  EVENT_INVALID, "data" },
@@ -866,6 +887,7 @@ main(void)
 
 	tcase_add_loop_test(fields, valid_id_table, 0, NELEM(id_cases));
 	tcase_add_test(fields, valid_id_length);
+	tcase_add_test(fields, type_and_timestamp_lengths);
 	tcase_add_loop_test(fields, valid_type_table, 0, NELEM(type_cases));
 	tcase_add_loop_test(fields, valid_timestamp_table, 0,
 	    NELEM(ts_cases));
