@@ -7,6 +7,10 @@
  * Every operation is one transaction with a bounded deadlock-retry loop;
  * after DB_RUNRECOVERY (another process died inside the library) the
  * handle reopens the environment, which runs recovery, and retries once.
+ *
+ * A handle runs one thread of its own (it expires stuck lock waits), so a
+ * child forked while a store is open must neither use nor store_close()
+ * the parent's handle: it exec()s, or opens a store of its own.
  */
 #ifndef HOOKGATE_STORE_H
 #define HOOKGATE_STORE_H
@@ -36,7 +40,8 @@ enum store_status {
 };
 
 struct store_options {
-	size_t		 max_body;	/* log files are made larger than this */
+	size_t		 max_body;	/* largest body (log files need not
+					   exceed it: see store.c) */
 	enum durability	 durability;
 };
 

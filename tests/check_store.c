@@ -1,3 +1,972 @@
+/*
+ * check_store.c -- the store against a real Berkeley DB environment in a
+ * fresh temporary folder per test, with real child processes for the
+ * races and the crashes. Check forks per test, so every test opens its
+ * own store; children fork AFTER the folder exists and open their own.
+ *
+ * The store's static helpers are tested directly by including store.c
+ * (the test then does not link store.o from libhookgate.a).
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include "../src/store.c"
 #include "testutil.h"
-START_TEST(placeholder) { ck_assert_int_eq(1, 1); } END_TEST
-int main(void) { Suite *s = suite_create("store"); TCase *tc = tcase_create("core"); tcase_add_test(tc, placeholder); suite_add_tcase(s, tc); return run_suite(s); }
+
+#if defined(__SANITIZE_ADDRESS__)
+#define HAVE_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define HAVE_LSAN 1
+#endif
+#endif
+#ifdef HAVE_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
+#define MiB		(1024 * 1024)
+#define TYPE		"user.created"
+#define CREATED		"2023-01-01T12:00:00Z"
+#define ROUTE		"user.*"
+
+/* Exit codes of helper children beyond the enum store_status values. */
+#define CHILD_OPEN_FAIL	10
+#define CHILD_IO_FAIL	11
+
+static struct store *
+open_store(const char *dir, size_t max_body, enum durability dur)
+{
+	struct store_options o;
+	char err[512];
+	struct store *s;
+
+	o.max_body = max_body;
+	o.durability = dur;
+	s = store_open(dir, &o, err, sizeof(err));
+	ck_assert_msg(s != NULL, "store_open: %s", err);
+	return s;
+}
+
+static struct store *
+open_default(const char *dir)
+{
+	return open_store(dir, MiB, DURABILITY_FSYNC);
+}
+
+/*
+ * Opens a store whose environment another process will panic. Berkeley DB
+ * never frees the handles of a panicked environment (DB->close refuses to
+ * run, DB_ENV->close only closes the files), so LeakSanitizer must not
+ * count what this open allocates.
+ */
+static struct store *
+open_to_be_panicked(const char *dir)
+{
+	struct store *s;
+
+#ifdef HAVE_LSAN
+	__lsan_disable();
+#endif
+	s = open_default(dir);
+#ifdef HAVE_LSAN
+	__lsan_enable();
+#endif
+	return s;
+}
+
+/* A new event with the usual envelope; queue 0 records it as ignored. */
+static struct store_new_event
+new_event(const char *id, const void *body, size_t len, int queue,
+    long max_queue)
+{
+	struct store_new_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.id = id;
+	ev.id_len = strlen(id);
+	ev.type = TYPE;
+	ev.created_at = CREATED;
+	ev.route = queue ? ROUTE : NULL;
+	ev.body = body;
+	ev.body_len = len;
+	ev.queue = queue;
+	ev.max_queue = max_queue;
+	return ev;
+}
+
+static enum store_status
+accept_id(struct store *s, const char *id, int queue, long max_queue)
+{
+	struct store_new_event ev;
+	char body[128];
+
+	snprintf(body, sizeof(body), "{\"id\":\"%s\"}", id);
+	ev = new_event(id, body, strlen(body), queue, max_queue);
+	return store_accept(s, &ev);
+}
+
+/* 1 if id is recorded, 0 if not (failing the test on error). */
+static int
+has_id(struct store *s, const char *id)
+{
+	struct store_event_info info;
+	int r = store_get(s, id, strlen(id), &info, NULL, NULL);
+
+	ck_assert_int_ge(r, 0);
+	return r;
+}
+
+/* Bytes that are not text: every byte value, NULs and 0xff included. */
+static unsigned char *
+make_body(size_t len, unsigned seed)
+{
+	unsigned char *b = xmalloc(len);
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		b[i] = (unsigned char)((i * 131 + seed * 7 + (i >> 9)) & 0xff);
+	return b;
+}
+
+/* Accepts a body of len bytes and reads it back byte for byte. */
+static void
+roundtrip(struct store *s, const char *id, size_t len)
+{
+	struct store_new_event ev;
+	struct store_event_info info;
+	unsigned char *body = make_body(len, (unsigned)len), *got = NULL;
+	size_t glen = 0;
+
+	ev = new_event(id, body, len, 1, 0);
+	ck_assert_int_eq(store_accept(s, &ev), STORE_OK);
+	ck_assert_int_eq(store_get(s, id, strlen(id), &info, &got, &glen), 1);
+	ck_assert_ptr_nonnull(got);
+	ck_assert_uint_eq(glen, len);
+	ck_assert(memcmp(got, body, len) == 0);
+	ck_assert_uint_eq(info.body_len, len);
+	free(got);
+	free(body);
+}
+
+/* Entries in inbox and jobs, counted directly, without the cache. */
+static long
+queued_count(struct store *s)
+{
+	struct pending_arg a;
+
+	a.limit = LONG_MAX;
+	ck_assert_int_eq(store_run(s, op_pending, &a), 0);
+	return a.count;
+}
+
+/* The due time the inbox holds for id, or -1 if it holds none. */
+static int64_t
+inbox_due(struct store *s, const char *id)
+{
+	unsigned char buf[16];
+	DBT k, d;
+	int ret;
+
+	dbt_in(&k, id, strlen(id));
+	dbt_out(&d, DB_DBT_USERMEM);
+	d.data = buf;
+	d.ulen = sizeof(buf);
+	ret = s->inbox->get(s->inbox, NULL, &k, &d, 0);
+	if (ret == DB_NOTFOUND)
+		return -1;
+	ck_assert_int_eq(ret, 0);
+	ck_assert_uint_eq(d.size, 9);
+	ck_assert_uint_eq(buf[0], JOB_VERSION);
+	return (int64_t)be64_get(buf + 1);
+}
+
+/* Open file descriptors of this process. */
+static int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while (readdir(d) != NULL)
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int		 wait_exit(pid_t);
+static struct store	*child_open(const char *);
+
+START_TEST(accept_then_get)
+{
+	static const unsigned char bin[] = { 0, 1, 2, 0xff, 0xfe, '\n', 0,
+	    '"', '\\', 0x80, 0x7f, 0 };
+	struct store_new_event ev;
+	struct store_event_info info;
+	unsigned char *got;
+	size_t glen;
+	int64_t t0, t1;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+
+	t0 = now_ms();
+	ev = new_event("evt_bin", bin, sizeof(bin), 1, 0);
+	ck_assert_int_eq(store_accept(s, &ev), STORE_OK);
+	t1 = now_ms();
+	ck_assert_int_eq(store_get(s, "evt_bin", 7, &info, &got, &glen), 1);
+	ck_assert_uint_eq(glen, sizeof(bin));
+	ck_assert(memcmp(got, bin, sizeof(bin)) == 0);
+	free(got);
+	ck_assert_int_eq(info.state, STATE_QUEUED);
+	ck_assert(info.received_ms >= t0 && info.received_ms <= t1);
+	ck_assert_int_eq(info.due_ms, info.received_ms);
+	ck_assert_uint_eq(info.attempts, 0);
+	ck_assert_uint_eq(info.body_len, sizeof(bin));
+	ck_assert_str_eq(info.type, TYPE);
+	ck_assert_str_eq(info.created_at, CREATED);
+	ck_assert_str_eq(info.route, ROUTE);
+	ck_assert_int_eq(inbox_due(s, "evt_bin"), info.due_ms);
+
+	/* Without a body pointer only the record is read. */
+	memset(&info, 0, sizeof(info));
+	ck_assert_int_eq(store_get(s, "evt_bin", 7, &info, NULL, NULL), 1);
+	ck_assert_str_eq(info.type, TYPE);
+
+	roundtrip(s, "evt_1mib", MiB);
+	roundtrip(s, "evt_empty", 0);
+	ck_assert_int_eq(store_get(s, "evt_nope", 8, &info, NULL, NULL), 0);
+	ck_assert_int_eq(queued_count(s), 3);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* A body larger than a log file: overflow pages are logged one by one. */
+START_TEST(body_larger_than_log_file)
+{
+	char *dir = make_tmpdir();
+	struct store *s = open_store(dir, 16 * MiB, DURABILITY_FSYNC);
+	u_int32_t lg_max = 0;
+
+	ck_assert_int_eq(s->env->get_lg_max(s->env, &lg_max), 0);
+	ck_assert_uint_lt(lg_max, 12 * MiB);
+	roundtrip(s, "evt_12mib", 12 * MiB);
+	store_close(s);
+	s = open_store(dir, 16 * MiB, DURABILITY_FSYNC);
+	ck_assert_int_eq(has_id(s, "evt_12mib"), 1);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(duplicate_keeps_first)
+{
+	struct store_new_event ev;
+	struct store_event_info info;
+	unsigned char *got;
+	size_t glen;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+
+	ev = new_event("evt_dup", "first", 5, 1, 0);
+	ck_assert_int_eq(store_accept(s, &ev), STORE_OK);
+	ev = new_event("evt_dup", "second body", 11, 0, 0);
+	ev.type = "project.updated";
+	ck_assert_int_eq(store_accept(s, &ev), STORE_DUPLICATE);
+	ck_assert_int_eq(store_get(s, "evt_dup", 7, &info, &got, &glen), 1);
+	ck_assert_uint_eq(glen, 5);
+	ck_assert(memcmp(got, "first", 5) == 0);
+	free(got);
+	ck_assert_int_eq(info.state, STATE_QUEUED);
+	ck_assert_str_eq(info.type, TYPE);
+	ck_assert_int_eq(queued_count(s), 1);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(ignored_has_no_job)
+{
+	struct store_event_info info;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+
+	ck_assert_int_eq(accept_id(s, "evt_ign", 0, 0), STORE_OK);
+	ck_assert_int_eq(store_get(s, "evt_ign", 7, &info, NULL, NULL), 1);
+	ck_assert_int_eq(info.state, STATE_IGNORED);
+	ck_assert_int_eq(info.due_ms, 0);
+	ck_assert_str_eq(info.route, "");
+	ck_assert_int_eq(queued_count(s), 0);
+	ck_assert_int_eq(inbox_due(s, "evt_ign"), -1);
+	ck_assert_int_eq(store_pending(s), 0);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(counts_by_state)
+{
+	struct store_counts c;
+	struct store_event_info first;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+
+	ck_assert_int_eq(store_count(s, &c), 0);
+	ck_assert_uint_eq(c.queued + c.ignored + c.done, 0);
+	ck_assert_int_eq(c.oldest_pending_ms, 0);
+	ck_assert_int_eq(accept_id(s, "evt_q1", 1, 0), STORE_OK);
+	usleep(5000);
+	ck_assert_int_eq(accept_id(s, "evt_q2", 1, 0), STORE_OK);
+	ck_assert_int_eq(accept_id(s, "evt_q3", 1, 0), STORE_OK);
+	ck_assert_int_eq(accept_id(s, "evt_i1", 0, 0), STORE_OK);
+	ck_assert_int_eq(accept_id(s, "evt_i2", 0, 0), STORE_OK);
+	ck_assert_int_eq(store_count(s, &c), 0);
+	ck_assert_uint_eq(c.queued, 3);
+	ck_assert_uint_eq(c.ignored, 2);
+	ck_assert_uint_eq(c.running + c.retrying + c.done + c.failed, 0);
+	ck_assert_int_eq(store_get(s, "evt_q1", 6, &first, NULL, NULL), 1);
+	ck_assert_int_eq(c.oldest_pending_ms, first.received_ms);
+	ck_assert_int_eq(store_pending(s), 3);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(queue_full)
+{
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+
+	ck_assert_int_eq(accept_id(s, "evt_a", 1, 2), STORE_OK);
+	ck_assert_int_eq(accept_id(s, "evt_b", 1, 2), STORE_OK);
+	ck_assert_int_eq(accept_id(s, "evt_c", 1, 2), STORE_FULL);
+	ck_assert_int_eq(has_id(s, "evt_c"), 0);
+	/* A redelivery of a recorded id is still a duplicate. */
+	ck_assert_int_eq(accept_id(s, "evt_a", 1, 2), STORE_DUPLICATE);
+	/* Ignored events take no queue slot. */
+	ck_assert_int_eq(accept_id(s, "evt_i", 0, 2), STORE_OK);
+	ck_assert_int_eq(queued_count(s), 2);
+	store_close(s);
+
+	/* A fresh process (CGI) walks the jobs and sees the true count. */
+	s = open_default(dir);
+	ck_assert_int_eq(accept_id(s, "evt_c", 1, 2), STORE_FULL);
+	ck_assert_int_eq(accept_id(s, "evt_c", 1, 3), STORE_OK);
+	ck_assert_int_eq(accept_id(s, "evt_d", 1, 3), STORE_FULL);
+	ck_assert_int_eq(accept_id(s, "evt_d", 1, 0), STORE_OK);
+	ck_assert_int_eq(has_id(s, "evt_c"), 1);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* Another process's jobs count once this handle's cache is a second old. */
+START_TEST(pending_cache_expires)
+{
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	pid_t pid;
+
+	ck_assert_int_eq(store_pending(s), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		struct store *t = child_open(dir);
+
+		_exit(accept_id(t, "evt_other", 1, 0));
+	}
+	ck_assert_int_eq(wait_exit(pid), STORE_OK);
+	ck_assert_int_eq(accept_id(s, "evt_mine", 1, 0), STORE_OK);
+	/* Within the second: the walk plus our own accept. */
+	ck_assert_int_eq(store_pending(s), 1);
+	/* Rewind the cache instead of sleeping a second. */
+	s->pend_at -= PENDING_TTL_MS;
+	ck_assert_int_eq(store_pending(s), 2);
+	ck_assert_int_eq(accept_id(s, "evt_full", 1, 2), STORE_FULL);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+static const enum durability durabilities[] = {
+	DURABILITY_FSYNC, DURABILITY_WRITE
+};
+
+START_TEST(durability_and_reopen)
+{
+	struct store_counts c;
+	char *dir = make_tmpdir();
+	struct store *s = open_store(dir, MiB, durabilities[_i]);
+	u_int32_t flags = 0;
+
+	ck_assert_int_eq(s->env->get_flags(s->env, &flags), 0);
+	ck_assert_int_eq((flags & DB_TXN_WRITE_NOSYNC) != 0,
+	    durabilities[_i] == DURABILITY_WRITE);
+	ck_assert_int_eq((flags & DB_TXN_NOSYNC) != 0, 0);
+	ck_assert_int_eq(accept_id(s, "evt_1", 1, 0), STORE_OK);
+	ck_assert_int_eq(accept_id(s, "evt_2", 0, 0), STORE_OK);
+	ck_assert_int_eq(store_checkpoint(s), 0);
+	store_close(s);
+	s = open_store(dir, MiB, durabilities[_i]);
+	ck_assert_int_eq(has_id(s, "evt_1"), 1);
+	ck_assert_int_eq(has_id(s, "evt_2"), 1);
+	ck_assert_int_eq(store_count(s, &c), 0);
+	ck_assert_uint_eq(c.queued, 1);
+	ck_assert_uint_eq(c.ignored, 1);
+	ck_assert_int_eq(accept_id(s, "evt_1", 1, 0), STORE_DUPLICATE);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(files_and_modes)
+{
+	static const char *files[] = { "events.db", "bodies.db", "inbox.db",
+	    "jobs.db", "__db.register", "__db.001", "log.0000000001" };
+	struct stat st;
+	char *dir = make_tmpdir(), *sub, path[512];
+	struct store *s;
+	size_t i;
+
+	sub = xasprintf("%s/state", dir);
+	s = open_default(sub);
+	ck_assert_int_eq(stat(sub, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", sub, files[i]);
+		ck_assert_msg(stat(path, &st) == 0, "%s missing", files[i]);
+		ck_assert_msg((st.st_mode & 077) == 0, "%s mode %o", files[i],
+		    st.st_mode & 0777);
+	}
+	store_close(s);
+	free(sub);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(bad_state_dir)
+{
+	struct store_options o = { MiB, DURABILITY_FSYNC };
+	char *dir = make_tmpdir(), *p, err[512];
+	int fd;
+
+	/* Only one level is created. */
+	p = xasprintf("%s/a/b", dir);
+	ck_assert_ptr_null(store_open(p, &o, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "cannot create"));
+	free(p);
+	p = xasprintf("%s/file", dir);
+	fd = open(p, O_CREAT | O_WRONLY, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_ptr_null(store_open(p, &o, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "not a directory"));
+	free(p);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(remote_fs_magic)
+{
+	char *dir = make_tmpdir(), err[256];
+
+	ck_assert_str_eq(fs_remote_name(0x6969), "NFS");
+	ck_assert_str_eq(fs_remote_name(0x517B), "SMB");
+	ck_assert_str_eq(fs_remote_name(0xFF534D42UL), "CIFS");
+	ck_assert_str_eq(fs_remote_name(0xFE534D42UL), "SMB2");
+	/* f_type is a signed 32-bit word on some ABIs. */
+	ck_assert_str_eq(fs_remote_name((unsigned long)(long)(int32_t)
+	    0xFF534D42U), "CIFS");
+	ck_assert_ptr_null(fs_remote_name(0xEF53));	/* ext4 */
+	ck_assert_ptr_null(fs_remote_name(0x01021994));	/* tmpfs */
+	ck_assert_ptr_null(fs_remote_name(0x58465342));	/* xfs */
+	ck_assert_ptr_null(fs_remote_name(0x9123683E));	/* btrfs */
+	ck_assert_int_eq(dir_check_local(dir, err, sizeof(err)), 0);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+	char *p = xasprintf("%s/%s", dir, name);
+	FILE *fp = fopen(p, "w");
+
+	ck_assert_ptr_nonnull(fp);
+	fputs(text, fp);
+	fclose(fp);
+	free(p);
+}
+
+START_TEST(db_config_refused)
+{
+	struct store_options o = { MiB, DURABILITY_FSYNC };
+	char *dir = make_tmpdir(), err[512];
+	struct store *s;
+
+	write_file(dir, "DB_CONFIG", "set_lg_bsize 65536\n"
+	    "set_flags DB_TXN_NOSYNC\n");
+	ck_assert_ptr_null(store_open(dir, &o, err, sizeof(err)));
+	ck_assert_msg(strstr(err, "DB_CONFIG:2: DB_TXN_NOSYNC") != NULL,
+	    "%s", err);
+	write_file(dir, "DB_CONFIG", "  set_flags DB_TXN_WRITE_NOSYNC on\n");
+	ck_assert_ptr_null(store_open(dir, &o, err, sizeof(err)));
+	ck_assert_ptr_nonnull(strstr(err, "DB_TXN_WRITE_NOSYNC"));
+	/* Comments and harmless settings are fine. */
+	write_file(dir, "DB_CONFIG", "# set_flags DB_TXN_NOSYNC\n"
+	    "set_lg_bsize 65536\n");
+	s = open_default(dir);
+	ck_assert_int_eq(accept_id(s, "evt_1", 1, 0), STORE_OK);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(record_codec)
+{
+	struct rec r, d;
+	unsigned char *buf;
+	size_t len, cut;
+	char big[300];
+
+	memset(&r, 0, sizeof(r));
+	r.state = STATE_RETRYING;
+	r.received_ms = 1700000000123LL;
+	r.due_ms = 1700000060000LL;
+	r.attempts = 3;
+	r.body_len = 5ULL << 32;
+	memset(big, 't', sizeof(big));
+	r.type.p = big;
+	r.type.len = sizeof(big);
+	r.created_at = span_str(CREATED);
+	r.route = span_str(NULL);
+	buf = rec_encode(&r, &len);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(buf[0], REC_VERSION);
+	ck_assert_int_eq(rec_decode(buf, len, &d), 0);
+	ck_assert_int_eq(d.state, STATE_RETRYING);
+	ck_assert_int_eq(d.received_ms, r.received_ms);
+	ck_assert_int_eq(d.due_ms, r.due_ms);
+	ck_assert_uint_eq(d.attempts, 3);
+	ck_assert_uint_eq(d.body_len, r.body_len);
+	ck_assert_uint_eq(d.type.len, sizeof(big));
+	ck_assert_uint_eq(d.route.len, 0);
+	for (cut = 0; cut < len; cut++)
+		ck_assert_int_eq(rec_decode(buf, cut, &d), -1);
+	buf[0] = 2;
+	ck_assert_int_eq(rec_decode(buf, len, &d), -1);
+	buf[0] = REC_VERSION;
+	buf[1] = 0;
+	ck_assert_int_eq(rec_decode(buf, len, &d), -1);
+	free(buf);
+	r.route.len = REC_STR_MAX + 1;
+	ck_assert_ptr_null(rec_encode(&r, &len));
+}
+END_TEST
+
+START_TEST(small_helpers)
+{
+	ck_assert_str_eq(store_state_str(STATE_QUEUED), "queued");
+	ck_assert_str_eq(store_state_str(STATE_RUNNING), "running");
+	ck_assert_str_eq(store_state_str(STATE_RETRYING), "retrying");
+	ck_assert_str_eq(store_state_str(STATE_DONE), "done");
+	ck_assert_str_eq(store_state_str(STATE_FAILED), "failed");
+	ck_assert_str_eq(store_state_str(STATE_IGNORED), "ignored");
+	store_close(NULL);
+}
+END_TEST
+
+/*
+ * Children wait for the parent: each writes a byte to `ready` once its
+ * store is open, then blocks reading `go` until the parent closes it.
+ */
+struct barrier {
+	int	 ready[2];
+	int	 go[2];
+};
+
+static void
+barrier_init(struct barrier *b)
+{
+	ck_assert_int_eq(pipe(b->ready), 0);
+	ck_assert_int_eq(pipe(b->go), 0);
+}
+
+static void
+barrier_child_wait(struct barrier *b)
+{
+	char c;
+
+	close(b->go[1]);
+	close(b->ready[0]);
+	if (write(b->ready[1], "r", 1) != 1)
+		_exit(CHILD_IO_FAIL);
+	close(b->ready[1]);
+	(void)!read(b->go[0], &c, 1);
+	close(b->go[0]);
+}
+
+/* Waits until n children are ready, then releases them all at once. */
+static void
+barrier_release(struct barrier *b, int n)
+{
+	char c;
+	int i;
+
+	close(b->ready[1]);
+	close(b->go[0]);
+	for (i = 0; i < n; i++)
+		ck_assert_int_eq(read(b->ready[0], &c, 1), 1);
+	close(b->ready[0]);
+	close(b->go[1]);
+}
+
+static int
+wait_exit(pid_t pid)
+{
+	int st;
+
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFEXITED(st), "child killed by signal %d",
+	    WIFSIGNALED(st) ? WTERMSIG(st) : 0);
+	return WEXITSTATUS(st);
+}
+
+static struct store *
+child_open(const char *dir)
+{
+	struct store_options o = { MiB, DURABILITY_FSYNC };
+	char err[512];
+	struct store *s;
+
+	if ((s = store_open(dir, &o, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "child: %s\n", err);
+		_exit(CHILD_OPEN_FAIL);
+	}
+	return s;
+}
+
+START_TEST(race_one_id_two_processes)
+{
+	struct barrier b;
+	char *dir = make_tmpdir();
+	pid_t pid[2];
+	int i, rc, ok = 0, dup = 0;
+
+	barrier_init(&b);
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_ge(pid[i] = fork(), 0);
+		if (pid[i] == 0) {
+			struct store *s = child_open(dir);
+
+			barrier_child_wait(&b);
+			rc = accept_id(s, "evt_same", 1, 0);
+			store_close(s);
+			_exit(rc);
+		}
+	}
+	barrier_release(&b, 2);
+	for (i = 0; i < 2; i++) {
+		rc = wait_exit(pid[i]);
+		ck_assert_msg(rc == STORE_OK || rc == STORE_DUPLICATE,
+		    "child exit %d", rc);
+		ok += rc == STORE_OK;
+		dup += rc == STORE_DUPLICATE;
+	}
+	ck_assert_int_eq(ok, 1);
+	ck_assert_int_eq(dup, 1);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+#define RACE_IDS	20
+#define RACE_PROCS	4
+
+/* One child of the race: every id once, starting at its own offset. */
+static void
+race_child(const char *dir, struct barrier *b, int me, int out)
+{
+	struct store *s = child_open(dir);
+	unsigned char rec[2];
+	char id[32];
+	int k, n;
+
+	barrier_child_wait(b);
+	for (k = 0; k < RACE_IDS; k++) {
+		n = (k + me * RACE_IDS / RACE_PROCS) % RACE_IDS;
+		snprintf(id, sizeof(id), "evt_%04d", n);
+		rec[0] = (unsigned char)n;
+		rec[1] = (unsigned char)accept_id(s, id, 1, 0);
+		if (write(out, rec, 2) != 2)
+			_exit(CHILD_IO_FAIL);
+	}
+	store_close(s);
+	_exit(0);
+}
+
+START_TEST(race_many_ids_many_processes)
+{
+	struct barrier b;
+	struct store *s;
+	unsigned char rec[2];
+	char *dir = make_tmpdir();
+	int out[2], ok[RACE_IDS] = { 0 }, dup[RACE_IDS] = { 0 }, i;
+	pid_t pid[RACE_PROCS];
+
+	barrier_init(&b);
+	ck_assert_int_eq(pipe(out), 0);
+	for (i = 0; i < RACE_PROCS; i++) {
+		ck_assert_int_ge(pid[i] = fork(), 0);
+		if (pid[i] == 0) {
+			close(out[0]);
+			race_child(dir, &b, i, out[1]);
+		}
+	}
+	close(out[1]);
+	barrier_release(&b, RACE_PROCS);
+	while (read(out[0], rec, 2) == 2) {
+		ck_assert_int_lt(rec[0], RACE_IDS);
+		ck_assert_msg(rec[1] == STORE_OK || rec[1] == STORE_DUPLICATE,
+		    "status %d", rec[1]);
+		ok[rec[0]] += rec[1] == STORE_OK;
+		dup[rec[0]] += rec[1] == STORE_DUPLICATE;
+	}
+	close(out[0]);
+	for (i = 0; i < RACE_PROCS; i++)
+		ck_assert_int_eq(wait_exit(pid[i]), 0);
+	for (i = 0; i < RACE_IDS; i++) {
+		ck_assert_msg(ok[i] == 1, "id %d accepted %d times", i, ok[i]);
+		ck_assert_int_eq(dup[i], RACE_PROCS - 1);
+	}
+	s = open_default(dir);
+	ck_assert_int_eq(queued_count(s), RACE_IDS);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * In a child: commit A and B, then write C in a transaction that never
+ * commits, and die by SIGKILL holding its locks.
+ */
+static void
+die_in_txn(const char *dir, int commit_ab)
+{
+	struct store *s = child_open(dir);
+	struct store_new_event ev;
+	struct accept_arg a;
+	DB_TXN *txn;
+
+	if (commit_ab && (accept_id(s, "evt_A", 1, 0) != STORE_OK ||
+	    accept_id(s, "evt_B", 1, 0) != STORE_OK))
+		_exit(CHILD_IO_FAIL);
+	ev = new_event("evt_C", "{}", 2, 1, 0);
+	a.ev = &ev;
+	a.now = now_ms();
+	a.full = 0;
+	if (s->env->txn_begin(s->env, NULL, &txn, 0) != 0 ||
+	    put_event(s, txn, &a) != 0 || put_body(s, txn, &ev) != 0 ||
+	    put_inbox(s, txn, &ev, a.now) != 0)
+		_exit(CHILD_IO_FAIL);
+	raise(SIGKILL);
+	_exit(CHILD_IO_FAIL);
+}
+
+static void
+expect_killed(pid_t pid)
+{
+	int st;
+
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL,
+	    "child did not die by SIGKILL (exit %d)",
+	    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+START_TEST(crash_mid_transaction)
+{
+	char *dir = make_tmpdir();
+	struct store *s;
+	pid_t pid;
+
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0)
+		die_in_txn(dir, 1);
+	expect_killed(pid);
+	s = open_default(dir);	/* DB_REGISTER finds the dead slot */
+	ck_assert_int_eq(has_id(s, "evt_A"), 1);
+	ck_assert_int_eq(has_id(s, "evt_B"), 1);
+	ck_assert_int_eq(has_id(s, "evt_C"), 0);
+	ck_assert_int_eq(queued_count(s), 2);
+	ck_assert_int_eq(accept_id(s, "evt_C", 1, 0), STORE_OK);
+	ck_assert_int_eq(accept_id(s, "evt_A", 1, 0), STORE_DUPLICATE);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(crash_with_open_env)
+{
+	char *dir = make_tmpdir();
+	struct store *s;
+	pid_t pid;
+
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		s = child_open(dir);
+		if (accept_id(s, "evt_A", 1, 0) != STORE_OK)
+			_exit(CHILD_IO_FAIL);
+		raise(SIGKILL);
+		_exit(CHILD_IO_FAIL);
+	}
+	expect_killed(pid);
+	s = open_default(dir);
+	ck_assert_int_eq(has_id(s, "evt_A"), 1);
+	ck_assert_int_eq(accept_id(s, "evt_B", 1, 0), STORE_OK);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A process dies inside a transaction while ours stays open, and a third
+ * process opens the environment: its recovery panics our handle, whose
+ * next call must reopen and succeed.
+ */
+START_TEST(reopen_after_other_recovers)
+{
+	char *dir = make_tmpdir();
+	struct store *s = open_to_be_panicked(dir), *t;
+	unsigned long gen;
+	int fds;
+	pid_t pid;
+
+	ck_assert_int_eq(accept_id(s, "evt_A", 1, 0), STORE_OK);
+	gen = s->gen;
+	fds = count_fds();
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0)
+		die_in_txn(dir, 0);
+	expect_killed(pid);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		t = child_open(dir);
+		store_close(t);
+		_exit(0);
+	}
+	ck_assert_int_eq(wait_exit(pid), 0);
+	ck_assert_int_eq(accept_id(s, "evt_D", 1, 0), STORE_OK);
+	ck_assert_uint_eq(s->gen, gen + 1);
+	/* The panicked environment's files were closed, not leaked. */
+	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(has_id(s, "evt_A"), 1);
+	ck_assert_int_eq(has_id(s, "evt_C"), 0);
+	ck_assert_int_eq(has_id(s, "evt_D"), 1);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A process dies inside a transaction and nobody else opens: our accept
+ * of the same id waits on the dead transaction's lock, times out, and the
+ * reopen it then does runs recovery itself.
+ */
+START_TEST(reopen_after_stuck_lock)
+{
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	unsigned long gen;
+	int64_t t0, took;
+	pid_t pid;
+
+	ck_assert_int_eq(accept_id(s, "evt_A", 1, 0), STORE_OK);
+	gen = s->gen;
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0)
+		die_in_txn(dir, 0);
+	expect_killed(pid);
+	t0 = now_ms();
+	ck_assert_int_eq(accept_id(s, "evt_C", 1, 0), STORE_OK);
+	took = now_ms() - t0;
+	ck_assert_uint_eq(s->gen, gen + 1);
+	ck_assert_msg(took >= LOCK_TIMEOUT_US / 1000 && took < 3000,
+	    "took %lld ms", (long long)took);
+	ck_assert_int_eq(has_id(s, "evt_A"), 1);
+	ck_assert_int_eq(queued_count(s), 2);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+static Suite *
+store_suite(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc;
+
+	tc = tcase_create("records");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, accept_then_get);
+	tcase_add_test(tc, body_larger_than_log_file);
+	tcase_add_test(tc, duplicate_keeps_first);
+	tcase_add_test(tc, ignored_has_no_job);
+	tcase_add_test(tc, counts_by_state);
+	tcase_add_test(tc, queue_full);
+	tcase_add_test(tc, pending_cache_expires);
+	tcase_add_loop_test(tc, durability_and_reopen, 0,
+	    sizeof(durabilities) / sizeof(durabilities[0]));
+	tcase_add_test(tc, record_codec);
+	tcase_add_test(tc, small_helpers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("state_dir");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, files_and_modes);
+	tcase_add_test(tc, bad_state_dir);
+	tcase_add_test(tc, remote_fs_magic);
+	tcase_add_test(tc, db_config_refused);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("processes");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, race_one_id_two_processes);
+	tcase_add_test(tc, race_many_ids_many_processes);
+	tcase_add_test(tc, crash_mid_transaction);
+	tcase_add_test(tc, crash_with_open_env);
+	tcase_add_test(tc, reopen_after_other_recovers);
+	tcase_add_test(tc, reopen_after_stuck_lock);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	return run_suite(store_suite());
+}
