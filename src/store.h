@@ -116,6 +116,106 @@ long		 store_pending(struct store *);
  */
 int		 store_checkpoint(struct store *);
 
+/*
+ * Dispatch. Only the drainer (one process per state directory, held by a
+ * lock file) claims and finishes jobs; the CLI may replay and purge.
+ */
+
+/* A claimed job: everything a run needs. */
+struct store_job {
+	char		 id[256];
+	size_t		 id_len;
+	char		 type[256];
+	char		 created_at[64];
+	char		 route[256];
+	uint32_t	 attempt;	/* 1-based number of this run */
+	unsigned char	*body;		/* malloc'd; freed by store_job_free() */
+	size_t		 body_len;
+};
+
+/* The outcome of one run, as recorded. Pointers borrowed for the call. */
+struct store_attempt {
+	int64_t		 start_ms;
+	int64_t		 duration_ms;
+	int		 exited;	/* 1: status is an exit status */
+	int		 status;
+	int		 signal;	/* terminating signal, else 0 */
+	int		 timed_out;
+	int		 spawn_error;	/* errno when it could not start */
+	const char	*output;	/* first 64 KiB of stdout+stderr */
+	size_t		 output_len;
+};
+
+/* An attempt read back by store_attempts(). */
+struct store_attempt_info {
+	uint32_t	 attempt;	/* HOOKGATE_ATTEMPT it ran with */
+	struct store_attempt a;		/* a.output malloc'd, see below */
+};
+
+/*
+ * Claims the first due job (queued, retrying, or running with an expired
+ * lease) whose type allow(ctx, type) accepts: one short transaction marks
+ * the event running, counts the attempt, and moves the job to now +
+ * lease_ms, so that it runs again if this process dies. Returns 1 with job
+ * filled (free with store_job_free()), 0 when nothing is due and allowed,
+ * -1 on error.
+ */
+int		 store_claim(struct store *, int64_t now_ms, int64_t lease_ms,
+		    int (*allow)(void *ctx, const char *type), void *ctx,
+		    struct store_job *job);
+void		 store_job_free(struct store_job *);
+
+/*
+ * Records an attempt of a claimed job and moves the event on: to
+ * STATE_DONE or STATE_FAILED (job removed), or STATE_RETRYING with the job
+ * due at due_ms. Returns 0, or -1 on error.
+ */
+int		 store_finish(struct store *, const struct store_job *,
+		    const struct store_attempt *, enum event_state next,
+		    int64_t due_ms);
+
+/* Earliest due time of any pending job; 0 when none, -1 on error. */
+int64_t		 store_next_due(struct store *);
+
+/*
+ * Makes every job left running by a dead drainer due at now_ms. Called by
+ * a drainer that has just taken the lock. Returns the number, or -1.
+ */
+long		 store_requeue_running(struct store *, int64_t now_ms);
+
+/*
+ * Forgets done and ignored events (and failed ones with failed_too)
+ * received before before_ms: record, body and attempts. *removed gets the
+ * count. Returns 0, or -1 on error.
+ */
+int		 store_purge(struct store *, int64_t before_ms, int failed_too,
+		    unsigned long *removed);
+
+/*
+ * Queues a finished (done, failed or ignored) event again, due now; its
+ * attempt count restarts, its history is kept. Returns 1 when queued, 0
+ * for an unknown id, 2 when it is pending or running already, -1 on error.
+ */
+int		 store_replay(struct store *, const char *id, size_t id_len,
+		    int64_t now_ms);
+
+/*
+ * Calls fn for every recorded event (in no particular order) until fn
+ * returns non-zero. id is not NUL-terminated; both pointers are valid
+ * during the call only. Returns 0, or -1 on error.
+ */
+int		 store_foreach(struct store *,
+		    int (*fn)(void *ctx, const char *id, size_t id_len,
+		    const struct store_event_info *), void *ctx);
+
+/*
+ * The attempts of one event, oldest first, as a malloc'd array of *n
+ * entries freed with store_attempts_free(). Returns 0, or -1 on error.
+ */
+int		 store_attempts(struct store *, const char *id, size_t id_len,
+		    struct store_attempt_info **out, size_t *n);
+void		 store_attempts_free(struct store_attempt_info *, size_t n);
+
 /* Static name of a state ("queued", ...). */
 const char	*store_state_str(enum event_state);
 
