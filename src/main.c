@@ -23,6 +23,14 @@
 
 extern char **environ;
 
+/*
+ * A request that takes longer than this is stuck (typically waiting on a
+ * lock that a killed process held): SIGALRM, left at its default, ends the
+ * process and the web server starts another, whose store open recovers.
+ * Senders give up long before (Slack 3 s, GitHub 10 s).
+ */
+#define REQUEST_WATCHDOG_S	30
+
 static volatile sig_atomic_t stopping;
 
 /* SIGTERM: finish the request in hand, then leave the accept loop. */
@@ -100,6 +108,7 @@ serve_cgi(const char *config_path)
 	char **e, *out;
 	size_t len;
 
+	alarm(REQUEST_WATCHDOG_S);
 	handler_init(&h, config_path);
 	for (e = environ; *e != NULL; e++)
 		request_add_env(req, *e);
@@ -132,11 +141,13 @@ serve_fcgi(const char *config_path)
 		for (e = r.envp; *e != NULL; e++)
 			request_add_env(req, *e);
 		rd.ctx = r.in;
+		alarm(REQUEST_WATCHDOG_S);
 		out = handler_serve(&h, req, &rd, &len);
 		FCGX_PutStr(out, (int)len, r.out);
 		free(out);
 		FCGX_Finish_r(&r);
 		handler_idle(&h);
+		alarm(0);
 	}
 	handler_cleanup(&h);
 	request_free(req);
