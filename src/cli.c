@@ -18,6 +18,8 @@
 
 #define SIGN_MAX_BODY	(64u * 1024 * 1024)
 
+static int	cli_store_command(int, char **, const char *, const char *);
+
 void
 cli_usage(int to_stdout)
 {
@@ -29,6 +31,18 @@ cli_usage(int to_stdout)
 	    "\n"
 	    "commands:\n"
 	    "  check                 validate the config file\n"
+	    "  status [--json]       counts by state, oldest pending, last failure\n"
+	    "  list [--state S] [--type T] [--limit N] [--json]\n"
+	    "                        recent events, newest first\n"
+	    "  show ID [--payload | --output] [--json]\n"
+	    "                        one event and its attempts, or its raw body,\n"
+	    "                        or the output of its last attempt\n"
+	    "  replay ID... | --failed\n"
+	    "                        queue events again\n"
+	    "  drain [--max-time S]  run what is due, then exit\n"
+	    "  purge [--older-than D]\n"
+	    "                        forget finished events older than D\n"
+	    "                        (default: retention)\n"
 	    "  sign [--secret S] [--scheme X] [--id ID] [--timestamp T] < body\n"
 	    "                        print the headers a sender would send\n"
 	    "  version               print the version\n"
@@ -37,22 +51,23 @@ cli_usage(int to_stdout)
 	    "beside the\nexecutable, else " SYSCONFDIR "/hookgate.conf.\n");
 }
 
-/* Loads the config the usual way; prints the error and returns NULL. */
-static struct config *
-cli_config(const char *opt, const char *argv0, int quiet)
+struct config *
+cli_config(const char *opt, const char *argv0, char **pathp)
 {
 	struct config *cfg;
 	char err[1024], *path;
 
 	if ((path = config_find(opt, argv0, err, sizeof(err))) == NULL) {
-		if (!quiet)
-			fprintf(stderr, "hookgate: %s\n", err);
+		fprintf(stderr, "hookgate: %s\n", err);
 		return NULL;
 	}
 	cfg = config_load(path, err, sizeof(err));
 	if (cfg == NULL)
 		fprintf(stderr, "%s\n", err);
-	free(path);
+	if (cfg != NULL && pathp != NULL)
+		*pathp = path;
+	else
+		free(path);
 	return cfg;
 }
 
@@ -66,7 +81,7 @@ cmd_check(int argc, char **argv, const char *opt, const char *argv0)
 		fprintf(stderr, "usage: hookgate check\n");
 		return 2;
 	}
-	if ((cfg = cli_config(opt, argv0, 0)) == NULL)
+	if ((cfg = cli_config(opt, argv0, NULL)) == NULL)
 		return 1;
 	printf("%s: configuration OK (%zu event section%s)\n", cfg->path,
 	    cfg->nroutes, cfg->nroutes == 1 ? "" : "s");
@@ -174,7 +189,7 @@ cmd_sign(int argc, char **argv, const char *opt, const char *argv0)
 	}
 	/* Flags alone suffice for the fixed schemes; else read the config. */
 	if (secret == NULL || scheme == NULL) {
-		if ((cfg = cli_config(opt, argv0, 0)) == NULL)
+		if ((cfg = cli_config(opt, argv0, NULL)) == NULL)
 			return 1;
 		sc = cfg->sig;
 	} else {
@@ -230,7 +245,42 @@ cli_main(int argc, char **argv, const char *opt, const char *argv0)
 		return cmd_check(argc, argv, opt, argv0);
 	if (strcmp(argv[0], "sign") == 0)
 		return cmd_sign(argc, argv, opt, argv0);
-	fprintf(stderr, "hookgate: unknown command %s\n", argv[0]);
-	cli_usage(0);
-	return 2;
+	return cli_store_command(argc, argv, opt, argv0);
+}
+
+/* The commands that need a loaded config and usually the store. */
+static int
+cli_store_command(int argc, char **argv, const char *opt, const char *argv0)
+{
+	static const char *const known[] = { "status", "list", "show",
+	    "replay", "purge", "drain", NULL };
+	struct config *cfg;
+	char *path = NULL;
+	int i, rc;
+
+	for (i = 0; known[i] != NULL; i++)
+		if (strcmp(argv[0], known[i]) == 0)
+			break;
+	if (known[i] == NULL) {
+		fprintf(stderr, "hookgate: unknown command %s\n", argv[0]);
+		cli_usage(0);
+		return 2;
+	}
+	if ((cfg = cli_config(opt, argv0, &path)) == NULL)
+		return 1;
+	if (strcmp(argv[0], "status") == 0)
+		rc = cmd_status(argc, argv, cfg);
+	else if (strcmp(argv[0], "list") == 0)
+		rc = cmd_list(argc, argv, cfg);
+	else if (strcmp(argv[0], "show") == 0)
+		rc = cmd_show(argc, argv, cfg);
+	else if (strcmp(argv[0], "replay") == 0)
+		rc = cmd_replay(argc, argv, cfg, path);
+	else if (strcmp(argv[0], "purge") == 0)
+		rc = cmd_purge(argc, argv, cfg);
+	else
+		rc = cmd_drain(argc, argv, path);
+	config_free(cfg);
+	free(path);
+	return rc;
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "dispatch.h"
 #include "event.h"
 #include "handler.h"
 #include "log.h"
@@ -289,10 +290,11 @@ record_event(struct handler *h, struct delivery *d)
 	}
 	switch (store_accept(st, &ne)) {
 	case STORE_OK:
-		if (ne.queue)
+		if (ne.queue) {
 			answer_set(&d->ans, h->cfg->accepted_status,
 			    "accepted", NULL);
-		else
+			h->work_queued = 1;
+		} else
 			answer_set(&d->ans, 202, "ignored", NULL);
 		break;
 	case STORE_DUPLICATE:
@@ -365,6 +367,10 @@ handler_serve(struct handler *h, struct request *req,
 void
 handler_idle(struct handler *h)
 {
+	if (h->work_queued && h->cfg != NULL) {
+		dispatch_kick(h->cfg, h->config_path);
+		h->work_queued = 0;
+	}
 	if (h->store != NULL)
 		store_checkpoint(h->store);
 }

@@ -21,6 +21,7 @@ struct handler {
 	char		*config_path;	/* owned; to notice changes */
 	struct timespec	 mtime;		/* of config_path when loaded */
 	int64_t		 checked_ms;	/* last look at mtime */
+	int		 work_queued;	/* a drainer may be needed */
 };
 
 /*
@@ -39,7 +40,10 @@ void	 handler_cleanup(struct handler *);
 char	*handler_serve(struct handler *, struct request *req,
 	    const struct body_reader *reader, size_t *len);
 
-/* Housekeeping between requests, after the answer has gone out. */
+/*
+ * Between requests, after the answer has gone out: starts a drainer when
+ * work was queued and none is alive, and checkpoints when due.
+ */
 void	 handler_idle(struct handler *);
 
 #endif

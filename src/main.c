@@ -115,6 +115,7 @@ serve_cgi(const char *config_path)
 	out = handler_serve(&h, req, &rd, &len);
 	write_all(STDOUT_FILENO, out, len);
 	free(out);
+	handler_idle(&h);
 	request_free(req);
 	handler_cleanup(&h);
 	return 0;
