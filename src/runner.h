@@ -48,6 +48,28 @@ struct run_result {
  * poll() loop, so a command that writes a lot before reading cannot
  * deadlock. Returns 0 when the command ran (whatever its outcome), -1 when
  * it could not be started (res->spawn_error says why).
+ *
+ * Details the caller may rely on:
+ * - res->output is never NULL afterwards, is NUL-terminated (at
+ *   output_len), and is the caller's to free with runner_result_free(),
+ *   also after -1.
+ * - On -1, res->output holds one line saying what failed ("hookgate:
+ *   cannot change to DIR: ...", "hookgate: cannot start /bin/sh:
+ *   ..."), for the attempt log. When the child got as far as chdir() or
+ *   execve() and failed there, it also shows as exited with status 127.
+ *   A command the shell cannot find is not a spawn error: the shell ran
+ *   and exited 127, runner_run() returns 0.
+ * - timeout_ms <= 0 means no timeout; env NULL means an empty
+ *   environment; workdir NULL means the caller's working directory.
+ * - The command's process group is its own (setsid). After a timeout the
+ *   whole group is killed with SIGKILL before the command is reaped, so
+ *   no background process survives. After a normal exit the group is left
+ *   alone -- a script may start a daemon on purpose -- but its output is
+ *   no longer read: runner_run() returns once the command itself has
+ *   exited, and a background process that keeps the output pipe gets
+ *   EPIPE (SIGPIPE) on its next write. Daemons should redirect output.
+ * - A SIGPIPE raised by writing to a command that stopped reading is
+ *   swallowed even if the caller did not call runner_ignore_sigpipe().
  */
 int	 runner_run(const struct run_spec *, struct run_result *res);
 void	 runner_result_free(struct run_result *);
