@@ -130,10 +130,79 @@ self_exe(void)
 	return xstrdup(buf);
 }
 
+/* Appends "NAME=value" to a NULL-terminated array being built. */
+static void
+env_add(char ***env, size_t *n, const char *name, const char *value)
+{
+	*env = xrealloc(*env, (*n + 2) * sizeof(char *));
+	(*env)[(*n)++] = xasprintf("%s=%s", name, value);
+	(*env)[*n] = NULL;
+}
+
+/* Is name one a web server sets per request (RFC 3875, HTTP headers)? */
+static int
+is_request_variable(const char *name)
+{
+	static const char *const cgi[] = { "AUTH_TYPE", "CONTENT_LENGTH",
+	    "CONTENT_TYPE", "GATEWAY_INTERFACE", "HTTPS", "PATH_INFO",
+	    "PATH_TRANSLATED", "QUERY_STRING", "REMOTE_ADDR", "REMOTE_HOST",
+	    "REMOTE_IDENT", "REMOTE_PORT", "REMOTE_USER", "REQUEST_METHOD",
+	    "REQUEST_SCHEME", "REQUEST_URI", "SCRIPT_FILENAME", "SCRIPT_NAME",
+	    "SERVER_ADDR", "SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL",
+	    "SERVER_SOFTWARE", "DOCUMENT_ROOT", NULL };
+	size_t i;
+
+	if (strncmp(name, "HTTP_", 5) == 0)
+		return 1;
+	for (i = 0; cgi[i] != NULL; i++)
+		if (strcmp(name, cgi[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The drainer's environment: PATH, HOME, LANG and the names some section
+ * passes on with `env =`, from ours -- which, in a CGI responder, also
+ * holds the request's variables, and those must not outlive the request.
+ * Malloc'd; freed with env_free().
+ */
+static char **
+drainer_env(const struct config *cfg)
+{
+	static const char *const base[] = { "PATH", "HOME", "LANG", NULL };
+	char **env = xcalloc(1, sizeof(char *));
+	const char *v;
+	size_t n = 0, i, j;
+
+	for (i = 0; base[i] != NULL; i++)
+		if ((v = getenv(base[i])) != NULL)
+			env_add(&env, &n, base[i], v);
+	for (i = 0; i < cfg->nroutes; i++)
+		for (j = 0; j < cfg->routes[i].nenv; j++) {
+			const char *name = cfg->routes[i].env[j];
+
+			if (is_request_variable(name) ||
+			    (v = getenv(name)) == NULL)
+				continue;
+			env_add(&env, &n, name, v);
+		}
+	return env;
+}
+
+static void
+env_free(char **env)
+{
+	char **e;
+
+	for (e = env; e != NULL && *e != NULL; e++)
+		free(*e);
+	free(env);
+}
+
 void
 dispatch_kick(const struct config *cfg, const char *config_path)
 {
-	char *exe, *argv[7];
+	char *exe, *argv[7], **env;
 	int fd;
 
 	if ((fd = lock_take(cfg)) == -1)
@@ -147,9 +216,11 @@ dispatch_kick(const struct config *cfg, const char *config_path)
 	argv[3] = "drain";
 	argv[4] = "--background";
 	argv[5] = NULL;
-	if (runner_spawn_detached(argv) == -1)
+	env = drainer_env(cfg);
+	if (runner_spawn_detached(argv, env) == -1)
 		log_write(LOG_LEVEL_ERROR, "msg=\"cannot start the drainer\" "
 		    "errno=%d", errno);
+	env_free(env);
 	free(exe);
 }
 
@@ -188,20 +259,12 @@ claim_allowed(void *ctx, const char *type)
 	return ok;
 }
 
-/* Appends "NAME=value" to a NULL-terminated array being built. */
-static void
-env_add(char ***env, size_t *n, const char *name, const char *value)
-{
-	*env = xrealloc(*env, (*n + 2) * sizeof(char *));
-	(*env)[(*n)++] = xasprintf("%s=%s", name, value);
-	(*env)[*n] = NULL;
-}
 
 /*
  * The command's whole environment: PATH, HOME, LANG, the HOOKGATE_*
  * variables, and the names the section lists -- nothing else, so no
  * request header or CGI variable can reach a script. Malloc'd array of
- * malloc'd strings; freed by job_run_free().
+ * malloc'd strings; freed with env_free().
  */
 static char **
 job_env(const struct route *rt, const struct store_job *job)
@@ -247,13 +310,9 @@ job_run_new(struct drainer *dr, const struct route *rt)
 static void
 job_run_free(struct job_run *jr)
 {
-	char **e;
-
 	if (jr == NULL)
 		return;
-	for (e = jr->env; e != NULL && *e != NULL; e++)
-		free(*e);
-	free(jr->env);
+	env_free(jr->env);
 	free(jr->pattern);
 	free(jr->run);
 	free(jr->workdir);

@@ -11,6 +11,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -719,9 +720,10 @@ detached_result(pid_t pid, int report_fd)
 }
 
 int
-runner_spawn_detached(char *const argv[])
+runner_spawn_detached(char *const argv[], char *const envp[])
 {
 	struct child_plan plan;
+	struct stat st;
 	sigset_t all, old;
 	int devnull, rfd[2], saved, rv;
 	pid_t pid;
@@ -740,8 +742,15 @@ runner_spawn_detached(char *const argv[])
 	}
 	memset(&plan, 0, sizeof(plan));
 	plan.argv = argv;
+	plan.envp = envp;
 	plan.fd[0] = plan.fd[1] = devnull;
-	plan.fd[2] = -1;		/* keep ours: the server's error log */
+	/*
+	 * Keep our stderr when it is the server's error log (a file); a pipe
+	 * or socket (mod_cgi reads a CGI's stderr to its end) would keep the
+	 * request open for as long as the drainer lives.
+	 */
+	plan.fd[2] = fstat(STDERR_FILENO, &st) == 0 &&
+	    (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode)) ? devnull : -1;
 	plan.report_fd = rfd[1];
 	plan.open_max = fd_limit();
 

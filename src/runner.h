@@ -75,12 +75,14 @@ int	 runner_run(const struct run_spec *, struct run_result *res);
 void	 runner_result_free(struct run_result *);
 
 /*
- * Starts argv[0] (an absolute path) with argv fully detached: double fork,
- * setsid, fds 0 and 1 on /dev/null, fd 2 kept (the web server's error
- * log), every other fd closed -- in particular the FastCGI listening
- * socket. Reaps the intermediate child. Returns 0, or -1 with errno set.
+ * Starts argv[0] (an absolute path) with argv and envp (NULL: ours) fully
+ * detached: double fork, setsid, fds 0 and 1 on /dev/null, fd 2 kept when
+ * it is a file (the web server's error log; a pipe or socket is replaced
+ * by /dev/null), every other fd closed -- in particular the FastCGI
+ * listening socket. Reaps the intermediate child. Returns 0, or -1 with
+ * errno set.
  */
-int	 runner_spawn_detached(char *const argv[]);
+int	 runner_spawn_detached(char *const argv[], char *const envp[]);
 
 /*
  * Ignores SIGPIPE in the calling process (the drainer), so a command that

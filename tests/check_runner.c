@@ -689,7 +689,7 @@ START_TEST(detached)
 	argv[1] = "-c";
 	argv[2] = script;
 	argv[3] = NULL;
-	ck_assert_int_eq(runner_spawn_detached(argv), 0);
+	ck_assert_int_eq(runner_spawn_detached(argv, NULL), 0);
 
 	snprintf(path, sizeof(path), "%s/info", dir);
 	ck_assert(wait_for_file(path, 5000));
@@ -716,10 +716,10 @@ START_TEST(detached_errors)
 	char *relative[] = { "sh", NULL };
 
 	errno = 0;
-	ck_assert_int_eq(runner_spawn_detached(missing), -1);
+	ck_assert_int_eq(runner_spawn_detached(missing, NULL), -1);
 	ck_assert_int_eq(errno, ENOENT);
 	errno = 0;
-	ck_assert_int_eq(runner_spawn_detached(relative), -1);
+	ck_assert_int_eq(runner_spawn_detached(relative, NULL), -1);
 	ck_assert_int_eq(errno, EINVAL);
 }
 END_TEST
@@ -830,7 +830,7 @@ START_TEST(fork_fails)
 	ck_assert_int_eq(sigismember(&after, SIGTERM),
 	    sigismember(&before, SIGTERM));
 	errno = 0;
-	ck_assert_int_eq(runner_spawn_detached(argv), -1);
+	ck_assert_int_eq(runner_spawn_detached(argv, NULL), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 	ck_assert_int_eq(count_fds(), fds);
 }
