@@ -1,0 +1,1 @@
+# libFuzzer targets (./configure --enable-fuzzing CC=clang).
