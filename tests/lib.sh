@@ -74,7 +74,7 @@ run = ./hooks/record.sh
 require = data.project_id data.changes:object
 INI
 	} > "$conf"
-	printf '#!/bin/sh\ncat >> "$(dirname "$0")/ran"\n' > "$dir/hooks/record.sh"
+	printf '#!/bin/sh\ncat >> "$(dirname "$0")/ran"\necho "$HOOKGATE_EVENT_ID" >> "$(dirname "$0")/ran.ids"\n' > "$dir/hooks/record.sh"
 	chmod 755 "$dir/hooks/record.sh"
 	chmod 600 "$conf"
 }
@@ -120,11 +120,13 @@ json() {
 	printf '%s' "$BODY" | jq -r ".$1 // empty" 2>/dev/null
 }
 
-# signed_cgi BODYFILE [VAR=value ...] -- a POST with valid signature headers.
+# signed_cgi BODYFILE [VAR=value ...] -- a POST with valid signature headers
+# (values may hold spaces: one argument per line of sign_env).
 signed_cgi() {
 	f=$1; shift
-	# shellcheck disable=SC2046
-	cgi POST "$f" $(sign_env "$f") "$@"
+	sign_env "$f" > "$T/sig.env"
+	while IFS= read -r line; do set -- "$@" "$line"; done < "$T/sig.env"
+	cgi POST "$f" "$@"
 }
 
 # expect DESCRIPTION HTTP STATUS [ERROR-REGEX] -- checks the last answer.
@@ -146,4 +148,25 @@ free_port() {
 # is_alive PID -- true while the process exists and is not a zombie.
 is_alive() {
 	[ -r "/proc/$1/stat" ] && ! sed 's/^[0-9]* (.*) //' "/proc/$1/stat" | grep -q '^Z'
+}
+
+# wait_idle CONF [SECONDS] -- until nothing is queued, running or retrying.
+wait_idle() {
+	_i=0
+	while [ $_i -lt $(( ${2:-20} * 10 )) ]; do
+		_p=$("$HOOKGATE" -c "$1" status --json 2>/dev/null |
+		    jq '.counts.queued + .counts.running + .counts.retrying')
+		[ "$_p" = 0 ] && return 0
+		sleep 0.1; _i=$((_i + 1))
+	done
+	return 1
+}
+
+# stop_drainer CONF -- SIGTERM the drainer of CONF and wait for it to go.
+stop_drainer() {
+	pkill -f -- "-c $1 drain" 2>/dev/null || return 0
+	_i=0
+	while pgrep -f -- "-c $1 drain" >/dev/null && [ $_i -lt 100 ]; do
+		sleep 0.1; _i=$((_i + 1))
+	done
 }
