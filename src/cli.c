@@ -30,7 +30,8 @@ cli_usage(int to_stdout)
 	    "responder.\n"
 	    "\n"
 	    "commands:\n"
-	    "  check                 validate the config file\n"
+	    "  check [--server-config FILE]...\n"
+	    "                        validate the config and the deployment\n"
 	    "  status [--json]       counts by state, oldest pending, last failure\n"
 	    "  list [--state S] [--type T] [--limit N] [--json]\n"
 	    "                        recent events, newest first\n"
@@ -69,24 +70,6 @@ cli_config(const char *opt, const char *argv0, char **pathp)
 	else
 		free(path);
 	return cfg;
-}
-
-static int
-cmd_check(int argc, char **argv, const char *opt, const char *argv0)
-{
-	struct config *cfg;
-
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "usage: hookgate check\n");
-		return 2;
-	}
-	if ((cfg = cli_config(opt, argv0, NULL)) == NULL)
-		return 1;
-	printf("%s: configuration OK (%zu event section%s)\n", cfg->path,
-	    cfg->nroutes, cfg->nroutes == 1 ? "" : "s");
-	config_free(cfg);
-	return 0;
 }
 
 /* Reads all of stdin into a malloc'd buffer; NULL when larger than max. */

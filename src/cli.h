@@ -24,6 +24,9 @@ struct config;
  */
 struct config *cli_config(const char *opt, const char *argv0, char **path);
 
+/* `check` (cli_check.c). */
+int	 cmd_check(int argc, char **argv, const char *opt, const char *argv0);
+
 /* The commands that work on the store (cli_store.c); each returns the exit
  * status. argv[0] is the command name. */
 int	 cmd_status(int argc, char **argv, const struct config *);

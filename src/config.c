@@ -763,6 +763,7 @@ section_close(struct parse *p)
 		    r->pattern);
 	else if (r->workdir == NULL)
 		r->workdir = xstrdup(p->cfg->dir);
+	r->run_line = key_line(&p->event, event_keys, "run");
 }
 
 /* Opens the section named by the len bytes at name. */
@@ -962,6 +963,17 @@ config_check(struct parse *p)
 		cfg->state_dir = path_resolve(cfg->dir, "state");
 	if (cfg->log == NULL)
 		cfg->log = xstrdup("stderr");
+	/* Where `hookgate check` points its findings; 1 when defaulted. */
+	cfg->lines.state_dir = key_line(&p->hookgate, hookgate_keys,
+	    "state_dir");
+	cfg->lines.max_body = key_line(&p->hookgate, hookgate_keys,
+	    "max_body");
+	cfg->lines.secret_file = key_line(&p->signature, signature_keys,
+	    "secret_file");
+	if (cfg->lines.state_dir == 0)
+		cfg->lines.state_dir = p->hookgate.line ? p->hookgate.line : 1;
+	if (cfg->lines.max_body == 0)
+		cfg->lines.max_body = cfg->lines.state_dir;
 	return signature_check(p);
 }
 

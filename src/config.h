@@ -61,6 +61,7 @@ struct route {
 	char		**env;		/* names of variables to pass on */
 	size_t		 nenv;
 	int		 line;		/* where the section starts */
+	int		 run_line;	/* where run = is */
 };
 
 struct sigconfig {
@@ -91,6 +92,11 @@ struct config {
 	struct sigconfig sig;
 	struct route	*routes;
 	size_t		 nroutes;
+	struct {			/* where keys were set, for messages */
+		int	 state_dir;
+		int	 max_body;
+		int	 secret_file;	/* 0: none */
+	}		 lines;
 };
 
 /*
