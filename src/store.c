@@ -8,6 +8,8 @@
  *                        not yet taken over by the dispatcher
  *   jobs.db    DB_BTREE  be64(due_ms) || id -> version: scheduled jobs, in
  *                        due order (DB_SET_RANGE), written by the dispatcher
+ *   attempts.db DB_BTREE id || be32(seq) -> versioned attempt record; seq
+ *                        counts every attempt ever recorded for the id
  *
  * Berkeley DB locks whole pages until commit, and a commit holds its locks
  * through the log flush. Every table the accept transaction writes is
@@ -19,6 +21,13 @@
  * about 1,850 with it in a hash, for 1.4 to 3 times the accepts/s).
  * The ordered jobs Btree is written only by the one dispatcher, which
  * moves inbox entries into it; pending work is inbox plus jobs.
+ *
+ * A job stays in jobs while it runs, keyed by the end of its lease: a
+ * claim makes the event running and moves its key to now + lease_ms, so
+ * a job whose drainer died is simply due again when the lease ends.
+ * Every transaction that writes jobs locks the event record first
+ * (DB_RMW), then the job entry; with one lock order, claims and the
+ * finishes of worker threads queue instead of deadlocking.
  *
  * Every process (FastCGI workers, CGI runs, the CLI) opens the one
  * environment with DB_REGISTER | DB_RECOVER: an opener that finds a slot
@@ -77,6 +86,23 @@
 #define REC_FIXED	(1 + 1 + 8 + 8 + 4 + 8)
 #define REC_STR_MAX	65535
 #define JOB_VERSION	1
+#define JOB_KEY_MAX	(8 + STORE_ID_MAX)
+#define ATT_VERSION	1
+#define ATT_FIXED	(1 + 4 + 8 + 8 + 1 + 4 + 4 + 4 + 4)
+#define ATT_EXITED	0x01
+#define ATT_TIMED_OUT	0x02
+#define ATT_KEY_MAX	(STORE_ID_MAX + 4)
+
+/*
+ * Entries one dispatcher transaction touches at most: each locks pages
+ * that responders may be waiting for, and a wait past LOCK_TIMEOUT_US
+ * counts as a dead holder.
+ */
+#define INBOX_BATCH	100
+#define SCAN_BATCH	64
+#define EVENT_BATCH	100
+/* Body bytes one purge transaction frees at most (undo logs them all). */
+#define PURGE_BYTES	(4u * 1024 * 1024)
 
 /* Our own result code for "queue full", outside Berkeley DB's range. */
 #define STORE_EFULL	(-20001)
@@ -87,6 +113,7 @@ struct store {
 	DB			*bodies;
 	DB			*inbox;
 	DB			*jobs;
+	DB			*attempts;
 	char			*dir;
 	struct store_options	 opt;
 
@@ -403,6 +430,71 @@ rec_decode(const unsigned char *buf, size_t len, struct rec *r)
 	return 0;
 }
 
+/*
+ * Encodes one attempt as an attempts.db value, version 1 (integers
+ * big-endian, signed ones two's complement):
+ *
+ *   0  u8   version (1)          22  i32  status
+ *   1  u32  attempt              26  i32  signal
+ *   5  i64  start_ms             30  i32  spawn_error
+ *  13  i64  duration_ms          34  u32  output length
+ *  21  u8   flags: 1 exited,     38  the output bytes
+ *                  2 timed out
+ *
+ * Returns a malloc'd buffer the caller frees and its length in *len, or
+ * NULL when the output is too long for the length field.
+ */
+static unsigned char *
+att_encode(uint32_t attempt, const struct store_attempt *at, size_t *len)
+{
+	unsigned char *buf, *p;
+
+	if (at->output_len > UINT32_MAX - ATT_FIXED)
+		return NULL;
+	*len = ATT_FIXED + at->output_len;
+	p = buf = xmalloc(*len);
+	*p++ = ATT_VERSION;
+	be32_put(p, attempt);
+	be64_put(p + 4, (uint64_t)at->start_ms);
+	be64_put(p + 12, (uint64_t)at->duration_ms);
+	p[20] = (at->exited ? ATT_EXITED : 0) |
+	    (at->timed_out ? ATT_TIMED_OUT : 0);
+	be32_put(p + 21, (uint32_t)at->status);
+	be32_put(p + 25, (uint32_t)at->signal);
+	be32_put(p + 29, (uint32_t)at->spawn_error);
+	be32_put(p + 33, (uint32_t)at->output_len);
+	if (at->output_len > 0)
+		memcpy(p + 37, at->output, at->output_len);
+	return buf;
+}
+
+/*
+ * Decodes an attempts.db value into ai, whose a.output points into buf.
+ * Returns 0 or -1.
+ */
+static int
+att_decode(const unsigned char *buf, size_t len,
+    struct store_attempt_info *ai)
+{
+	const unsigned char *p = buf + 1;
+
+	if (len < ATT_FIXED || buf[0] != ATT_VERSION ||
+	    be32_get(p + 33) != len - ATT_FIXED)
+		return -1;
+	memset(ai, 0, sizeof(*ai));
+	ai->attempt = be32_get(p);
+	ai->a.start_ms = (int64_t)be64_get(p + 4);
+	ai->a.duration_ms = (int64_t)be64_get(p + 12);
+	ai->a.exited = (p[20] & ATT_EXITED) != 0;
+	ai->a.timed_out = (p[20] & ATT_TIMED_OUT) != 0;
+	ai->a.status = (int32_t)be32_get(p + 21);
+	ai->a.signal = (int32_t)be32_get(p + 25);
+	ai->a.spawn_error = (int32_t)be32_get(p + 29);
+	ai->a.output = (const char *)buf + ATT_FIXED;
+	ai->a.output_len = len - ATT_FIXED;
+	return 0;
+}
+
 /* Copies s into a NUL-terminated buffer of size n, cutting if needed. */
 static void
 span_copy(char *dst, size_t n, struct span s)
@@ -539,7 +631,7 @@ db_open(DB_ENV *env, DB **dbp, const char *file, DBTYPE type)
 
 /*
  * Opens the environment in s->dir (running recovery if a process died in
- * it) and the four databases into s. On failure every handle is closed
+ * it) and the five databases into s. On failure every handle is closed
  * again and err says why. Returns 0 or a Berkeley DB error.
  */
 static int
@@ -570,7 +662,8 @@ env_open(struct store *s, char *err, size_t errlen)
 	    (ret = db_open(env, &s->events, "events.db", DB_HASH)) != 0 ||
 	    (ret = db_open(env, &s->bodies, "bodies.db", DB_HASH)) != 0 ||
 	    (ret = db_open(env, &s->inbox, "inbox.db", DB_HASH)) != 0 ||
-	    (ret = db_open(env, &s->jobs, "jobs.db", DB_BTREE)) != 0) {
+	    (ret = db_open(env, &s->jobs, "jobs.db", DB_BTREE)) != 0 ||
+	    (ret = db_open(env, &s->attempts, "attempts.db", DB_BTREE)) != 0) {
 		handles_close(s);
 		goto fail;
 	}
@@ -584,7 +677,8 @@ fail:
 static void
 handles_close(struct store *s)
 {
-	DB **dbs[] = { &s->jobs, &s->inbox, &s->bodies, &s->events };
+	DB **dbs[] = { &s->attempts, &s->jobs, &s->inbox, &s->bodies,
+	    &s->events };
 	size_t i;
 
 	for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
@@ -722,6 +816,12 @@ store_open(const char *dir, const struct store_options *opt, char *err,
 		return NULL;
 	}
 	return s;
+}
+
+int
+store_check_local(const char *dir, char *err, size_t errlen)
+{
+	return dir_check_local(dir, err, errlen);
 }
 
 void
@@ -869,12 +969,12 @@ put_body(struct store *s, DB_TXN *txn, const struct store_new_event *ev)
 }
 
 /*
- * Queues the event in the inbox, due at due. The dispatcher takes an
- * entry over by deleting it here and inserting be64(due) || id into jobs
- * in the same transaction that claims or schedules it.
+ * Queues id in the inbox, due at due. The dispatcher takes entries over
+ * in batches (op_inbox_move()): it deletes them here and inserts
+ * be64(due) || id into jobs in one transaction.
  */
 static int
-put_inbox(struct store *s, DB_TXN *txn, const struct store_new_event *ev,
+inbox_put(struct store *s, DB_TXN *txn, const char *id, size_t id_len,
     int64_t due)
 {
 	unsigned char val[1 + 8];
@@ -882,9 +982,16 @@ put_inbox(struct store *s, DB_TXN *txn, const struct store_new_event *ev,
 
 	val[0] = JOB_VERSION;
 	be64_put(val + 1, (uint64_t)due);
-	dbt_in(&k, ev->id, ev->id_len);
+	dbt_in(&k, id, id_len);
 	dbt_in(&d, val, sizeof(val));
 	return s->inbox->put(s->inbox, txn, &k, &d, 0);
+}
+
+static int
+put_inbox(struct store *s, DB_TXN *txn, const struct store_new_event *ev,
+    int64_t due)
+{
+	return inbox_put(s, txn, ev->id, ev->id_len, due);
 }
 
 /*
@@ -1014,9 +1121,15 @@ store_accept(struct store *s, const struct store_new_event *ev)
 	long pending;
 	int ret;
 
-	if (ev->id_len > UINT32_MAX || ev->body_len > UINT32_MAX) {
-		log_write(LOG_LEVEL_ERROR, "msg=\"store: id or body too "
-		    "large\"");
+	/* Job and attempt keys hold the id; a NUL would break their order. */
+	if (ev->id_len == 0 || ev->id_len > STORE_ID_MAX ||
+	    memchr(ev->id, '\0', ev->id_len) != NULL) {
+		log_write(LOG_LEVEL_ERROR, "msg=\"store: id empty, longer than "
+		    "%d bytes or with a NUL\"", STORE_ID_MAX);
+		return STORE_UNAVAILABLE;
+	}
+	if (ev->body_len > UINT32_MAX) {
+		log_write(LOG_LEVEL_ERROR, "msg=\"store: body too large\"");
 		return STORE_UNAVAILABLE;
 	}
 	a.ev = ev;
@@ -1163,8 +1276,8 @@ counts_add(struct store_counts *c, const struct rec *r)
 		c->ignored++;
 		break;
 	}
-	if ((r->state == STATE_QUEUED || r->state == STATE_RETRYING) &&
-	    (c->oldest_pending_ms == 0 ||
+	if ((r->state == STATE_QUEUED || r->state == STATE_RETRYING ||
+	    r->state == STATE_RUNNING) && (c->oldest_pending_ms == 0 ||
 	    r->received_ms < c->oldest_pending_ms))
 		c->oldest_pending_ms = r->received_ms;
 }
@@ -1235,6 +1348,1221 @@ store_checkpoint(struct store *s)
 		store_log_fail("checkpoint", ret);
 		return -1;
 	}
+	return 0;
+}
+
+/*
+ * Dispatch: claims, finishes, and the admin walks. Only the drainer
+ * writes jobs; its transactions are short and touch a bounded batch.
+ */
+
+/* A jobs.db key: be64(due_ms) || id, so that Btree order is due order. */
+struct job_key {
+	unsigned char	 b[JOB_KEY_MAX];
+	size_t		 len;
+};
+
+/* One jobs.db entry as a scan saw it, read committed: a hint only. */
+struct job_item {
+	struct job_key	 key;
+	int		 found;		/* its event record exists */
+	int		 state;		/* 0: a record we cannot read */
+	char		 type[256];
+};
+
+/* A batch of due entries of jobs.db, in due order (op_job_scan()). */
+struct job_scan {
+	int64_t		 until;		/* entries due at or before */
+	struct job_key	 from;		/* start after it; len 0: first */
+	struct job_key	 last;		/* the last entry seen */
+	struct job_item	 items[SCAN_BATCH];
+	size_t		 n;
+	int		 more;		/* stopped with the batch full */
+};
+
+struct claim_arg {
+	const struct job_key *key;
+	int64_t		 now;
+	int64_t		 lease;
+	struct store_job *job;
+	int		 claimed;
+};
+
+struct finish_arg {
+	const struct store_job *job;
+	const struct store_attempt *at;
+	enum event_state next;
+	int64_t		 due;
+	int		 found;
+};
+
+struct requeue_arg {
+	const struct job_scan *js;
+	int64_t		 now;
+	long		 n;
+};
+
+struct replay_arg {
+	const char	*id;
+	size_t		 id_len;
+	int64_t		 now;
+	int		 result;
+};
+
+struct event_item {
+	char		 id[STORE_ID_MAX + 1];
+	size_t		 id_len;
+	struct store_event_info info;
+};
+
+/*
+ * A batch of events.db records in hash order (op_event_scan()). A hash
+ * has no order to resume from, so a batch ends on the key the next one
+ * starts at (inclusive), which it has not taken.
+ */
+struct event_scan {
+	unsigned	 states;	/* 1 << state for each wanted state */
+	int64_t		 before;	/* received before */
+	uint64_t	 max_bytes;	/* body bytes per batch (at least one) */
+	unsigned char	 from[STORE_ID_MAX];
+	size_t		 from_len;	/* 0: from the first */
+	struct event_item items[EVENT_BATCH];
+	size_t		 n;
+	unsigned char	 next[STORE_ID_MAX];
+	size_t		 next_len;	/* 0: the walk is over */
+};
+
+struct purge_arg {
+	const struct event_scan *es;
+	unsigned long	 removed;
+};
+
+struct attempts_arg {
+	const char	*id;
+	size_t		 id_len;
+	struct store_attempt_info *v;
+	size_t		 n;
+};
+
+static void
+job_key_make(struct job_key *k, int64_t due, const char *id, size_t id_len)
+{
+	be64_put(k->b, (uint64_t)due);
+	memcpy(k->b + 8, id, id_len);
+	k->len = 8 + id_len;
+}
+
+static int64_t
+job_key_due(const struct job_key *k)
+{
+	return (int64_t)be64_get(k->b);
+}
+
+static const char *
+job_key_id(const struct job_key *k)
+{
+	return (const char *)k->b + 8;
+}
+
+/* Logs something odd about a job, with its id (not NUL-terminated). */
+static void
+log_job(const char *msg, const char *id, size_t id_len)
+{
+	char buf[STORE_ID_MAX + 1], q[2 * STORE_ID_MAX + 8];
+
+	if (id_len > STORE_ID_MAX)
+		id_len = STORE_ID_MAX;
+	memcpy(buf, id, id_len);
+	buf[id_len] = '\0';
+	log_write(LOG_LEVEL_WARN, "msg=\"store: %s\" id=%s", msg,
+	    log_quote(buf, q, sizeof(q)));
+}
+
+static int
+job_put(struct store *s, DB_TXN *txn, const struct job_key *jk)
+{
+	unsigned char v = JOB_VERSION;
+	DBT k, d;
+
+	dbt_in(&k, jk->b, jk->len);
+	dbt_in(&d, &v, 1);
+	return s->jobs->put(s->jobs, txn, &k, &d, 0);
+}
+
+static int
+job_del(struct store *s, DB_TXN *txn, const struct job_key *jk)
+{
+	DBT k;
+
+	dbt_in(&k, jk->b, jk->len);
+	return s->jobs->del(s->jobs, txn, &k, 0);
+}
+
+/* Write-locks the job entry jk (DB_RMW). Returns 0 or DB_NOTFOUND. */
+static int
+job_lock(struct store *s, DB_TXN *txn, const struct job_key *jk)
+{
+	unsigned char v;
+	DBT k, d;
+
+	dbt_in(&k, jk->b, jk->len);
+	dbt_out(&d, DB_DBT_USERMEM | DB_DBT_PARTIAL);
+	d.data = &v;
+	d.ulen = sizeof(v);
+	return s->jobs->get(s->jobs, txn, &k, &d, DB_RMW);
+}
+
+/*
+ * Reads the record of id, with flags (DB_RMW to write it back: two
+ * writers then queue on the write lock instead of deadlocking on an
+ * upgrade). r points into *buf, which the caller frees (also on error).
+ * Returns 0, DB_NOTFOUND, EINVAL for a record we cannot decode, or a
+ * Berkeley DB error.
+ */
+static int
+event_read(struct store *s, DB_TXN *txn, const char *id, size_t id_len,
+    u_int32_t flags, struct rec *r, void **buf)
+{
+	DBT k, d;
+	int ret;
+
+	*buf = NULL;
+	dbt_in(&k, id, id_len);
+	dbt_out(&d, DB_DBT_MALLOC);
+	if ((ret = s->events->get(s->events, txn, &k, &d, flags)) != 0)
+		return ret;
+	*buf = d.data;
+	return rec_decode(d.data, d.size, r) == 0 ? 0 : EINVAL;
+}
+
+static int
+event_write(struct store *s, DB_TXN *txn, const char *id, size_t id_len,
+    const struct rec *r)
+{
+	unsigned char *buf;
+	size_t len;
+	DBT k, d;
+	int ret;
+
+	if ((buf = rec_encode(r, &len)) == NULL)
+		return EINVAL;
+	dbt_in(&k, id, id_len);
+	dbt_in(&d, buf, len);
+	ret = s->events->put(s->events, txn, &k, &d, 0);
+	free(buf);
+	return ret;
+}
+
+/* The job key an inbox entry becomes. Returns 0, or EINVAL if bad. */
+static int
+inbox_job_key(const DBT *k, const DBT *d, struct job_key *jk)
+{
+	const unsigned char *v = d->data;
+
+	if (k->size == 0 || k->size > STORE_ID_MAX || d->size != 9 ||
+	    v[0] != JOB_VERSION) {
+		log_write(LOG_LEVEL_ERROR, "msg=\"store: undecodable inbox "
+		    "entry\"");
+		return EINVAL;
+	}
+	job_key_make(jk, (int64_t)be64_get(v + 1), k->data, k->size);
+	return 0;
+}
+
+/*
+ * Takes up to INBOX_BATCH inbox entries over into jobs, in one short
+ * transaction: responders write the inbox all the time, and the pages
+ * this walk write-locks stay locked until the commit. The commit is not
+ * flushed: a crash that loses it only leaves the entries in the inbox,
+ * and the next flushed commit writes it too, the log being sequential.
+ * *arg gets the number moved.
+ */
+static int
+op_inbox_move(struct store *s, void *arg)
+{
+	size_t *moved = arg;
+	struct job_key jk;
+	DB_TXN *txn;
+	DBC *c = NULL;
+	DBT k, d;
+	int ret;
+
+	*moved = 0;
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0)
+		return ret;
+	dbt_out(&k, DB_DBT_REALLOC);
+	dbt_out(&d, DB_DBT_REALLOC);
+	if ((ret = s->inbox->cursor(s->inbox, txn, &c, 0)) != 0)
+		goto done;
+	while (*moved < INBOX_BATCH &&
+	    (ret = c->get(c, &k, &d, DB_NEXT | DB_RMW)) == 0) {
+		if ((ret = inbox_job_key(&k, &d, &jk)) != 0 ||
+		    (ret = job_put(s, txn, &jk)) != 0 ||
+		    (ret = c->del(c, 0)) != 0)
+			break;
+		(*moved)++;
+	}
+	if (ret == DB_NOTFOUND)
+		ret = 0;
+done:
+	if (c != NULL)
+		(void)c->close(c);
+	free(k.data);
+	free(d.data);
+	if (ret != 0) {
+		(void)txn->abort(txn);
+		return ret;
+	}
+	return txn->commit(txn, DB_TXN_NOSYNC);
+}
+
+/* Moves the whole inbox into jobs, a batch per transaction. 0 or -1. */
+static int
+inbox_drain(struct store *s)
+{
+	size_t moved;
+	int ret;
+
+	do {
+		if ((ret = store_run(s, op_inbox_move, &moved)) != 0) {
+			store_log_fail("inbox move", ret);
+			return -1;
+		}
+	} while (moved == INBOX_BATCH);
+	return 0;
+}
+
+/* Positions c on the first jobs entry after from (the first if none). */
+static int
+job_cursor_after(DBC *c, const struct job_key *from, DBT *k, DBT *d)
+{
+	int ret;
+
+	if (from->len == 0)
+		return c->get(c, k, d, DB_FIRST);
+	k->data = xrealloc(k->data, from->len);
+	memcpy(k->data, from->b, from->len);
+	k->size = (u_int32_t)from->len;
+	if ((ret = c->get(c, k, d, DB_SET_RANGE)) == 0 &&
+	    k->size == from->len && memcmp(k->data, from->b, from->len) == 0)
+		ret = c->get(c, k, d, DB_NEXT);
+	return ret;
+}
+
+/* Fills in the event record of a scanned entry, if there is one. */
+static int
+job_item_fill(struct store *s, DB_TXN *txn, struct job_item *it)
+{
+	struct rec r;
+	void *buf;
+	int ret;
+
+	it->state = 0;
+	it->type[0] = '\0';
+	ret = event_read(s, txn, job_key_id(&it->key), it->key.len - 8, 0,
+	    &r, &buf);
+	if (ret == 0) {
+		it->state = r.state;
+		span_copy(it->type, sizeof(it->type), r.type);
+	}
+	free(buf);
+	it->found = ret != DB_NOTFOUND;
+	return ret == DB_NOTFOUND || ret == EINVAL ? 0 : ret;
+}
+
+/* Reads up to SCAN_BATCH keys due by js->until, after js->from. */
+static int
+job_scan_keys(struct store *s, DB_TXN *txn, struct job_scan *js)
+{
+	DBC *c;
+	DBT k, d;
+	int ret;
+
+	if ((ret = s->jobs->cursor(s->jobs, txn, &c,
+	    DB_READ_COMMITTED)) != 0)
+		return ret;
+	dbt_out(&k, DB_DBT_REALLOC);
+	dbt_out(&d, DB_DBT_REALLOC);
+	for (ret = job_cursor_after(c, &js->from, &k, &d); ret == 0;
+	    ret = c->get(c, &k, &d, DB_NEXT)) {
+		if (k.size <= 8 || k.size > JOB_KEY_MAX)
+			continue;	/* not one of ours */
+		if ((int64_t)be64_get(k.data) > js->until)
+			break;
+		if (js->n == SCAN_BATCH) {
+			js->more = 1;
+			break;
+		}
+		memcpy(js->items[js->n].key.b, k.data, k.size);
+		js->items[js->n++].key.len = k.size;
+	}
+	(void)c->close(c);
+	free(k.data);
+	free(d.data);
+	return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+/*
+ * Reads up to SCAN_BATCH jobs entries due by js->until, after js->from,
+ * then their events, degree 2: nothing stays locked after the read, so
+ * the caller may decide what to take (and call allow()) lock-free. The
+ * cursor is closed before the events are read: it holds its page, and
+ * waiting for an event while holding a jobs page is the reverse of the
+ * order every writer takes.
+ */
+static int
+op_job_scan(struct store *s, void *arg)
+{
+	struct job_scan *js = arg;
+	DB_TXN *txn;
+	size_t i;
+	int ret;
+
+	js->n = 0;
+	js->more = 0;
+	js->last = js->from;
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn,
+	    DB_READ_COMMITTED)) != 0)
+		return ret;
+	ret = job_scan_keys(s, txn, js);
+	for (i = 0; i < js->n && ret == 0; i++)
+		ret = job_item_fill(s, txn, &js->items[i]);
+	if (ret != 0) {
+		(void)txn->abort(txn);
+		return ret;
+	}
+	if (js->n > 0)
+		js->last = js->items[js->n - 1].key;
+	return txn->commit(txn, 0);
+}
+
+/* Copies what a run needs from an event record into job. */
+static void
+job_fill(struct store_job *job, const char *id, size_t id_len,
+    const struct rec *r)
+{
+	memcpy(job->id, id, id_len);
+	job->id[id_len] = '\0';
+	job->id_len = id_len;
+	span_copy(job->type, sizeof(job->type), r->type);
+	span_copy(job->created_at, sizeof(job->created_at), r->created_at);
+	span_copy(job->route, sizeof(job->route), r->route);
+	job->attempt = r->attempts;
+}
+
+/* 1 for the states whose event has a job entry. */
+static int
+state_has_job(int state)
+{
+	return state == STATE_QUEUED || state == STATE_RETRYING ||
+	    state == STATE_RUNNING;
+}
+
+/* 1 if r is waiting for (or running under) the job entry due at due. */
+static int
+rec_owns_job(const struct rec *r, int64_t due)
+{
+	return state_has_job(r->state) && r->due_ms == due;
+}
+
+/*
+ * Claims the job at a->key if it is still there: the event becomes
+ * running with one more attempt, and the entry moves to the end of the
+ * lease. A job entry whose event is missing or no longer waits for it
+ * is dropped, with a log line. Sets a->claimed.
+ */
+static int
+op_claim(struct store *s, void *arg)
+{
+	struct claim_arg *a = arg;
+	const char *id = job_key_id(a->key);
+	size_t id_len = a->key->len - 8;
+	struct job_key next;
+	struct rec r;
+	void *buf = NULL;
+	DB_TXN *txn;
+	int ret, found;
+
+	a->claimed = 0;
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0)
+		return ret;
+	ret = event_read(s, txn, id, id_len, DB_RMW, &r, &buf);
+	if (ret != 0 && ret != DB_NOTFOUND)
+		goto fail;
+	found = ret == 0;
+	if ((ret = job_lock(s, txn, a->key)) != 0)
+		goto fail;	/* DB_NOTFOUND: finished or moved meanwhile */
+	if (!found || !rec_owns_job(&r, job_key_due(a->key))) {
+		log_job(found ? "dropped a stale job" : "dropped a job "
+		    "without an event", id, id_len);
+		if ((ret = job_del(s, txn, a->key)) != 0)
+			goto fail;
+		free(buf);
+		return txn->commit(txn, 0);
+	}
+	r.state = STATE_RUNNING;
+	r.attempts++;
+	r.due_ms = a->now + a->lease;
+	job_key_make(&next, r.due_ms, id, id_len);
+	if ((ret = job_del(s, txn, a->key)) != 0 ||
+	    (ret = job_put(s, txn, &next)) != 0 ||
+	    (ret = event_write(s, txn, id, id_len, &r)) != 0)
+		goto fail;
+	job_fill(a->job, id, id_len, &r);
+	free(buf);
+	if ((ret = txn->commit(txn, 0)) == 0)
+		a->claimed = 1;
+	return ret;
+fail:
+	free(buf);
+	(void)txn->abort(txn);
+	return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+/*
+ * Tries to claim one scanned entry: skipped when its record is one we
+ * cannot read or allow() refuses its type. Returns 1 when claimed, 0
+ * when not, -1 on error.
+ */
+static int
+claim_item(struct store *s, const struct job_item *it, int64_t now,
+    int64_t lease, int (*allow)(void *, const char *), void *ctx,
+    struct store_job *job)
+{
+	struct claim_arg a;
+	int ret;
+
+	if (it->found && (it->state == 0 || (allow != NULL &&
+	    state_has_job(it->state) && !allow(ctx, it->type))))
+		return 0;
+	a.key = &it->key;
+	a.now = now;
+	a.lease = lease;
+	a.job = job;
+	if ((ret = store_run(s, op_claim, &a)) != 0) {
+		store_log_fail("claim", ret);
+		return -1;
+	}
+	return a.claimed;
+}
+
+/* Reads the body of a job just claimed. Returns 0 or -1. */
+static int
+claim_body(struct store *s, struct store_job *job)
+{
+	if (store_get(s, job->id, job->id_len, NULL, &job->body,
+	    &job->body_len) == 1)
+		return 0;
+	log_job("claimed a job whose body cannot be read; it runs again "
+	    "when its lease ends", job->id, job->id_len);
+	return -1;
+}
+
+int
+store_claim(struct store *s, int64_t now, int64_t lease_ms,
+    int (*allow)(void *, const char *), void *ctx, struct store_job *job)
+{
+	struct job_scan *js;
+	size_t i;
+	int ret;
+
+	memset(job, 0, sizeof(*job));
+	if (inbox_drain(s) == -1)
+		return -1;
+	js = xcalloc(1, sizeof(*js));
+	js->until = now;
+	do {
+		if ((ret = store_run(s, op_job_scan, js)) != 0) {
+			store_log_fail("job scan", ret);
+			free(js);
+			return -1;
+		}
+		for (i = 0, ret = 0; i < js->n && ret == 0; i++)
+			ret = claim_item(s, &js->items[i], now, lease_ms,
+			    allow, ctx, job);
+		js->from = js->last;
+	} while (ret == 0 && js->more);
+	free(js);
+	if (ret == 1 && claim_body(s, job) == -1)
+		ret = -1;
+	return ret;
+}
+
+void
+store_job_free(struct store_job *job)
+{
+	if (job == NULL)
+		return;
+	free(job->body);
+	job->body = NULL;
+	job->body_len = 0;
+}
+
+/* Writes the attempts.db key id || be32(seq) into key. */
+static void
+att_key(unsigned char *key, const char *id, size_t id_len, uint32_t seq)
+{
+	memcpy(key, id, id_len);
+	be32_put(key + id_len, seq);
+}
+
+/*
+ * Steps c to the next attempt of id, in seq order (to its first when
+ * first is set). An id's keys are adjacent: a key sorting between two of
+ * them would have to start with the id and a NUL byte (seq < 2^24), and
+ * ids hold no NUL (store_accept()). Returns 0, DB_NOTFOUND after the
+ * last, or a Berkeley DB error. k must be a DB_DBT_REALLOC DBT.
+ */
+static int
+att_next(DBC *c, const char *id, size_t id_len, DBT *k, DBT *d,
+    u_int32_t flags, int first)
+{
+	int ret;
+
+	if (first) {
+		k->data = xrealloc(k->data, id_len + 4);
+		att_key(k->data, id, id_len, 0);
+		k->size = (u_int32_t)(id_len + 4);
+		ret = c->get(c, k, d, DB_SET_RANGE | flags);
+	} else
+		ret = c->get(c, k, d, DB_NEXT | flags);
+	if (ret == 0 && (k->size != id_len + 4 ||
+	    memcmp(k->data, id, id_len) != 0))
+		ret = DB_NOTFOUND;
+	return ret;
+}
+
+/*
+ * Visits the attempts of id with a cursor in txn: deletes them when del
+ * is set, else sets *last to the highest seq (0: none). Write-locks what
+ * it reads (DB_RMW) since it writes next. Returns 0 or an error.
+ */
+static int
+att_walk(struct store *s, DB_TXN *txn, const char *id, size_t id_len,
+    int del, uint32_t *last)
+{
+	DBC *c;
+	DBT k, d;
+	int ret, first = 1;
+
+	if (last != NULL)
+		*last = 0;
+	if ((ret = s->attempts->cursor(s->attempts, txn, &c, 0)) != 0)
+		return ret;
+	dbt_out(&k, DB_DBT_REALLOC);
+	dbt_out(&d, DB_DBT_REALLOC | DB_DBT_PARTIAL);
+	while ((ret = att_next(c, id, id_len, &k, &d, DB_RMW, first)) == 0) {
+		first = 0;
+		if (del && (ret = c->del(c, 0)) != 0)
+			break;
+		if (last != NULL)
+			*last = be32_get((unsigned char *)k.data + id_len);
+	}
+	(void)c->close(c);
+	free(k.data);
+	free(d.data);
+	return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+/* Appends the attempt of job as id's next seq. */
+static int
+att_append(struct store *s, DB_TXN *txn, const struct store_job *job,
+    const struct store_attempt *at)
+{
+	unsigned char key[ATT_KEY_MAX], *val;
+	uint32_t seq;
+	size_t len;
+	DBT k, d;
+	int ret;
+
+	if ((ret = att_walk(s, txn, job->id, job->id_len, 0, &seq)) != 0)
+		return ret;
+	if ((val = att_encode(job->attempt, at, &len)) == NULL)
+		return EINVAL;
+	att_key(key, job->id, job->id_len, seq + 1);
+	dbt_in(&k, key, job->id_len + 4);
+	dbt_in(&d, val, len);
+	ret = s->attempts->put(s->attempts, txn, &k, &d, DB_NOOVERWRITE);
+	free(val);
+	return ret;
+}
+
+/* Moves a running event on to next, its job entry with it. */
+static int
+event_move_on(struct store *s, DB_TXN *txn, const struct store_job *job,
+    struct rec *r, enum event_state next, int64_t due)
+{
+	struct job_key jk;
+	int ret;
+
+	job_key_make(&jk, r->due_ms, job->id, job->id_len);
+	if ((ret = job_del(s, txn, &jk)) == DB_NOTFOUND)
+		log_job("a running job had no job entry", job->id,
+		    job->id_len);
+	else if (ret != 0)
+		return ret;
+	r->state = next;
+	r->due_ms = 0;
+	if (next == STATE_RETRYING) {
+		r->due_ms = due;
+		job_key_make(&jk, due, job->id, job->id_len);
+		if ((ret = job_put(s, txn, &jk)) != 0)
+			return ret;
+	}
+	return event_write(s, txn, job->id, job->id_len, r);
+}
+
+/*
+ * Records an attempt and, if the event still runs under this claim,
+ * moves it on. The event is locked first, as in op_claim().
+ */
+static int
+op_finish(struct store *s, void *arg)
+{
+	struct finish_arg *a = arg;
+	const struct store_job *job = a->job;
+	struct rec r;
+	void *buf = NULL;
+	DB_TXN *txn;
+	int ret;
+
+	a->found = 0;
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0)
+		return ret;
+	if ((ret = event_read(s, txn, job->id, job->id_len, DB_RMW, &r,
+	    &buf)) != 0)
+		goto fail;
+	a->found = 1;
+	if ((ret = att_append(s, txn, job, a->at)) != 0)
+		goto fail;
+	if (r.state == STATE_RUNNING && r.attempts == job->attempt &&
+	    (ret = event_move_on(s, txn, job, &r, a->next, a->due)) != 0)
+		goto fail;
+	free(buf);
+	return txn->commit(txn, 0);
+fail:
+	free(buf);
+	(void)txn->abort(txn);
+	return ret == DB_NOTFOUND && !a->found ? 0 : ret;
+}
+
+int
+store_finish(struct store *s, const struct store_job *job,
+    const struct store_attempt *at, enum event_state next, int64_t due_ms)
+{
+	struct finish_arg a;
+	int ret;
+
+	if ((next != STATE_DONE && next != STATE_FAILED &&
+	    next != STATE_RETRYING) || job->id_len == 0 ||
+	    job->id_len > STORE_ID_MAX) {
+		log_write(LOG_LEVEL_ERROR, "msg=\"store: bad finish\"");
+		return -1;
+	}
+	a.job = job;
+	a.at = at;
+	a.next = next;
+	a.due = due_ms;
+	if ((ret = store_run(s, op_finish, &a)) != 0) {
+		store_log_fail("finish", ret);
+		return -1;
+	}
+	if (!a.found)
+		log_job("finished a job whose event is gone", job->id,
+		    job->id_len);
+	return 0;
+}
+
+/*
+ * The earliest due time of jobs (its first key) and of the inbox (every
+ * entry: the drainer keeps it small), degree 2. *arg gets it, 0: none.
+ */
+static int
+op_next_due(struct store *s, void *arg)
+{
+	int64_t *due = arg, t;
+	DB_TXN *txn;
+	DBC *c = NULL;
+	DBT k, d;
+	int ret;
+
+	*due = INT64_MAX;
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn,
+	    DB_READ_COMMITTED)) != 0)
+		return ret;
+	dbt_out(&k, DB_DBT_REALLOC);
+	dbt_out(&d, DB_DBT_REALLOC);
+	if ((ret = s->jobs->cursor(s->jobs, txn, &c,
+	    DB_READ_COMMITTED)) != 0)
+		goto done;
+	ret = c->get(c, &k, &d, DB_FIRST);
+	(void)c->close(c);
+	c = NULL;
+	if (ret == 0 && k.size > 8)
+		*due = (int64_t)be64_get(k.data);
+	if ((ret != 0 && ret != DB_NOTFOUND) ||
+	    (ret = s->inbox->cursor(s->inbox, txn, &c,
+	    DB_READ_COMMITTED)) != 0)
+		goto done;
+	while ((ret = c->get(c, &k, &d, DB_NEXT)) == 0)
+		if (d.size == 9 && (t = (int64_t)be64_get(
+		    (unsigned char *)d.data + 1)) < *due)
+			*due = t;
+	if (ret == DB_NOTFOUND)
+		ret = 0;
+done:
+	if (c != NULL)
+		(void)c->close(c);
+	free(k.data);
+	free(d.data);
+	if (ret != 0) {
+		(void)txn->abort(txn);
+		return ret;
+	}
+	return txn->commit(txn, 0);
+}
+
+int64_t
+store_next_due(struct store *s)
+{
+	int64_t due;
+	int ret;
+
+	if ((ret = store_run(s, op_next_due, &due)) != 0) {
+		store_log_fail("next due", ret);
+		return -1;
+	}
+	if (due == INT64_MAX)
+		return 0;
+	return due > 0 ? due : 1;	/* 0 means none */
+}
+
+/* Makes the running jobs of a scanned batch due at a->now. */
+static int
+op_requeue(struct store *s, void *arg)
+{
+	struct requeue_arg *a = arg;
+	const struct job_item *it;
+	struct job_key jk;
+	struct rec r;
+	void *buf;
+	DB_TXN *txn;
+	size_t i, id_len;
+	int ret = 0;
+
+	a->n = 0;
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0)
+		return ret;
+	for (i = 0; i < a->js->n && ret == 0; i++) {
+		it = &a->js->items[i];
+		if (it->state != STATE_RUNNING)
+			continue;
+		id_len = it->key.len - 8;
+		ret = event_read(s, txn, job_key_id(&it->key), id_len, DB_RMW,
+		    &r, &buf);
+		if (ret == 0 && r.state == STATE_RUNNING &&
+		    r.due_ms == job_key_due(&it->key) &&
+		    (ret = job_del(s, txn, &it->key)) == 0) {
+			r.state = STATE_RETRYING;
+			r.due_ms = a->now;
+			job_key_make(&jk, a->now, job_key_id(&it->key), id_len);
+			if ((ret = job_put(s, txn, &jk)) == 0 &&
+			    (ret = event_write(s, txn, job_key_id(&it->key),
+			    id_len, &r)) == 0)
+				a->n++;
+		}
+		free(buf);
+		if (ret == DB_NOTFOUND || ret == EINVAL)
+			ret = 0;
+	}
+	if (ret != 0) {
+		(void)txn->abort(txn);
+		return ret;
+	}
+	return txn->commit(txn, 0);
+}
+
+long
+store_requeue_running(struct store *s, int64_t now)
+{
+	struct requeue_arg a;
+	struct job_scan *js;
+	long n = 0;
+	int ret;
+
+	js = xcalloc(1, sizeof(*js));
+	js->until = INT64_MAX;
+	a.js = js;
+	a.now = now;
+	do {
+		if ((ret = store_run(s, op_job_scan, js)) != 0 ||
+		    (ret = store_run(s, op_requeue, &a)) != 0) {
+			store_log_fail("requeue", ret);
+			free(js);
+			return -1;
+		}
+		n += a.n;
+		js->from = js->last;
+	} while (js->more);
+	free(js);
+	return n;
+}
+
+/* 1 if the scan wants the record r. */
+static int
+event_wanted(const struct event_scan *es, const struct rec *r)
+{
+	return (es->states & (1u << r->state)) != 0 &&
+	    r->received_ms < es->before;
+}
+
+/* Positions c on es->from, or on the first record. */
+static int
+event_cursor_start(DBC *c, const struct event_scan *es, DBT *k, DBT *d)
+{
+	int ret;
+
+	if (es->from_len == 0)
+		return c->get(c, k, d, DB_FIRST);
+	k->data = xrealloc(k->data, es->from_len);
+	memcpy(k->data, es->from, es->from_len);
+	k->size = (u_int32_t)es->from_len;
+	if ((ret = c->get(c, k, d, DB_SET)) != DB_NOTFOUND)
+		return ret;
+	/* Purged since the last batch: start over rather than stop. */
+	log_write(LOG_LEVEL_INFO, "msg=\"store: events changed during a "
+	    "walk; it starts over\"");
+	return c->get(c, k, d, DB_FIRST);
+}
+
+/* Adds the record at k/d to the batch if wanted. */
+static void
+event_take(struct event_scan *es, const DBT *k, const DBT *d,
+    uint64_t *bytes)
+{
+	struct event_item *it;
+	struct rec r;
+
+	if (rec_decode(d->data, d->size, &r) == -1 || !event_wanted(es, &r))
+		return;
+	it = &es->items[es->n++];
+	memcpy(it->id, k->data, k->size);
+	it->id[k->size] = '\0';
+	it->id_len = k->size;
+	rec_to_info(&r, &it->info);
+	*bytes += r.body_len;
+}
+
+/*
+ * Reads the next batch of wanted records, degree 2, ending at the key
+ * the next batch starts at (es->next, which this one has not taken).
+ */
+static int
+op_event_scan(struct store *s, void *arg)
+{
+	struct event_scan *es = arg;
+	uint64_t bytes = 0;
+	DB_TXN *txn;
+	DBC *c = NULL;
+	DBT k, d;
+	int ret;
+
+	es->n = 0;
+	es->next_len = 0;
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn,
+	    DB_READ_COMMITTED)) != 0)
+		return ret;
+	dbt_out(&k, DB_DBT_REALLOC);
+	dbt_out(&d, DB_DBT_REALLOC);
+	if ((ret = s->events->cursor(s->events, txn, &c,
+	    DB_READ_COMMITTED)) != 0)
+		goto done;
+	for (ret = event_cursor_start(c, es, &k, &d); ret == 0;
+	    ret = c->get(c, &k, &d, DB_NEXT)) {
+		if (k.size == 0 || k.size > STORE_ID_MAX)
+			continue;	/* not one of ours */
+		if (es->n == EVENT_BATCH || bytes >= es->max_bytes) {
+			memcpy(es->next, k.data, k.size);
+			es->next_len = k.size;
+			break;
+		}
+		event_take(es, &k, &d, &bytes);
+	}
+	if (ret == DB_NOTFOUND)
+		ret = 0;
+done:
+	if (c != NULL)
+		(void)c->close(c);
+	free(k.data);
+	free(d.data);
+	if (ret != 0) {
+		(void)txn->abort(txn);
+		return ret;
+	}
+	return txn->commit(txn, 0);
+}
+
+/* Makes the next op_event_scan() start where the last one ended. */
+static void
+event_scan_advance(struct event_scan *es)
+{
+	memcpy(es->from, es->next, es->next_len);
+	es->from_len = es->next_len;
+}
+
+/* Deletes one purgeable event: record, body, attempts. */
+static int
+purge_one(struct store *s, DB_TXN *txn, const struct event_scan *es,
+    const struct event_item *it, unsigned long *removed)
+{
+	struct rec r;
+	void *buf;
+	DBT k;
+	int ret;
+
+	ret = event_read(s, txn, it->id, it->id_len, DB_RMW, &r, &buf);
+	if (ret == 0 && !event_wanted(es, &r))
+		ret = DB_NOTFOUND;	/* replayed since the scan: keep */
+	free(buf);
+	if (ret == DB_NOTFOUND || ret == EINVAL)
+		return 0;
+	if (ret != 0)
+		return ret;
+	dbt_in(&k, it->id, it->id_len);
+	if ((ret = s->events->del(s->events, txn, &k, 0)) != 0 ||
+	    ((ret = s->bodies->del(s->bodies, txn, &k, 0)) != 0 &&
+	    ret != DB_NOTFOUND) ||
+	    (ret = att_walk(s, txn, it->id, it->id_len, 1, NULL)) != 0)
+		return ret;
+	(*removed)++;
+	return 0;
+}
+
+/* Deletes a scanned batch of events, checking each again under lock. */
+static int
+op_purge(struct store *s, void *arg)
+{
+	struct purge_arg *a = arg;
+	DB_TXN *txn;
+	size_t i;
+	int ret = 0;
+
+	a->removed = 0;
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0)
+		return ret;
+	for (i = 0; i < a->es->n && ret == 0; i++)
+		ret = purge_one(s, txn, a->es, &a->es->items[i], &a->removed);
+	if (ret != 0) {
+		(void)txn->abort(txn);
+		return ret;
+	}
+	return txn->commit(txn, 0);
+}
+
+int
+store_purge(struct store *s, int64_t before_ms, int failed_too,
+    unsigned long *removed)
+{
+	struct event_scan *es;
+	struct purge_arg a;
+	int ret;
+
+	*removed = 0;
+	es = xcalloc(1, sizeof(*es));
+	es->states = 1u << STATE_DONE | 1u << STATE_IGNORED |
+	    (failed_too ? 1u << STATE_FAILED : 0);
+	es->before = before_ms;
+	es->max_bytes = PURGE_BYTES;
+	a.es = es;
+	do {
+		if ((ret = store_run(s, op_event_scan, es)) != 0 ||
+		    (es->n > 0 && (ret = store_run(s, op_purge, &a)) != 0)) {
+			store_log_fail("purge", ret);
+			free(es);
+			return -1;
+		}
+		if (es->n > 0)
+			*removed += a.removed;
+		event_scan_advance(es);
+	} while (es->from_len > 0);
+	free(es);
+	return 0;
+}
+
+/* Queues a finished event again; a->result as store_replay() returns. */
+static int
+op_replay(struct store *s, void *arg)
+{
+	struct replay_arg *a = arg;
+	struct rec r;
+	void *buf;
+	DB_TXN *txn;
+	int ret;
+
+	a->result = 0;
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0)
+		return ret;
+	if ((ret = event_read(s, txn, a->id, a->id_len, DB_RMW, &r,
+	    &buf)) != 0)
+		goto fail;
+	a->result = 2;
+	if (r.state == STATE_DONE || r.state == STATE_FAILED ||
+	    r.state == STATE_IGNORED) {
+		r.state = STATE_QUEUED;
+		r.attempts = 0;
+		r.due_ms = a->now;
+		if ((ret = event_write(s, txn, a->id, a->id_len, &r)) != 0 ||
+		    (ret = inbox_put(s, txn, a->id, a->id_len, a->now)) != 0)
+			goto fail;
+		a->result = 1;
+	}
+	free(buf);
+	return txn->commit(txn, 0);
+fail:
+	free(buf);
+	(void)txn->abort(txn);
+	a->result = 0;
+	return ret == DB_NOTFOUND ? 0 : ret;
+}
+
+int
+store_replay(struct store *s, const char *id, size_t id_len, int64_t now)
+{
+	struct replay_arg a;
+	int ret;
+
+	if (id_len == 0 || id_len > STORE_ID_MAX)
+		return 0;
+	a.id = id;
+	a.id_len = id_len;
+	a.now = now;
+	if ((ret = store_run(s, op_replay, &a)) != 0) {
+		store_log_fail("replay", ret);
+		return -1;
+	}
+	if (a.result == 1) {
+		pthread_mutex_lock(&s->pmu);
+		s->pend_own++;
+		pthread_mutex_unlock(&s->pmu);
+	}
+	return a.result;
+}
+
+int
+store_foreach(struct store *s, int (*fn)(void *, const char *, size_t,
+    const struct store_event_info *), void *ctx)
+{
+	struct event_scan *es;
+	size_t i;
+	int ret, stop = 0;
+
+	es = xcalloc(1, sizeof(*es));
+	es->states = ~0u;
+	es->before = INT64_MAX;
+	es->max_bytes = UINT64_MAX;
+	do {
+		if ((ret = store_run(s, op_event_scan, es)) != 0) {
+			store_log_fail("walk", ret);
+			free(es);
+			return -1;
+		}
+		/* No transaction is open here: fn may use the store. */
+		for (i = 0; i < es->n && !stop; i++)
+			stop = fn(ctx, es->items[i].id, es->items[i].id_len,
+			    &es->items[i].info) != 0;
+		event_scan_advance(es);
+	} while (!stop && es->from_len > 0);
+	free(es);
+	return 0;
+}
+
+void
+store_attempts_free(struct store_attempt_info *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free((void *)(uintptr_t)v[i].a.output);
+	free(v);
+}
+
+/* Appends a decoded attempt to a->v, with a copy of its output. */
+static void
+attempts_add(struct attempts_arg *a, const struct store_attempt_info *ai)
+{
+	char *out;
+
+	a->v = xrealloc(a->v, (a->n + 1) * sizeof(*a->v));
+	out = xmalloc(ai->a.output_len + 1);
+	if (ai->a.output_len > 0)
+		memcpy(out, ai->a.output, ai->a.output_len);
+	out[ai->a.output_len] = '\0';
+	a->v[a->n] = *ai;
+	a->v[a->n++].a.output = out;
+}
+
+/* Reads every attempt of a->id, oldest first, degree 2. */
+static int
+op_attempts(struct store *s, void *arg)
+{
+	struct attempts_arg *a = arg;
+	struct store_attempt_info ai;
+	DB_TXN *txn;
+	DBC *c = NULL;
+	DBT k, d;
+	int ret, first = 1;
+
+	store_attempts_free(a->v, a->n);	/* from a try that failed */
+	a->v = NULL;
+	a->n = 0;
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn,
+	    DB_READ_COMMITTED)) != 0)
+		return ret;
+	dbt_out(&k, DB_DBT_REALLOC);
+	dbt_out(&d, DB_DBT_REALLOC);
+	if ((ret = s->attempts->cursor(s->attempts, txn, &c,
+	    DB_READ_COMMITTED)) != 0)
+		goto done;
+	while ((ret = att_next(c, a->id, a->id_len, &k, &d, 0, first)) == 0) {
+		first = 0;
+		if (att_decode(d.data, d.size, &ai) == 0)
+			attempts_add(a, &ai);
+	}
+	if (ret == DB_NOTFOUND)
+		ret = 0;
+done:
+	if (c != NULL)
+		(void)c->close(c);
+	free(k.data);
+	free(d.data);
+	if (ret != 0) {
+		(void)txn->abort(txn);
+		return ret;
+	}
+	return txn->commit(txn, 0);
+}
+
+int
+store_attempts(struct store *s, const char *id, size_t id_len,
+    struct store_attempt_info **out, size_t *n)
+{
+	struct attempts_arg a;
+	int ret;
+
+	*out = NULL;
+	*n = 0;
+	if (id_len == 0 || id_len > STORE_ID_MAX)
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.id = id;
+	a.id_len = id_len;
+	if ((ret = store_run(s, op_attempts, &a)) != 0) {
+		store_attempts_free(a.v, a.n);
+		store_log_fail("attempts", ret);
+		return -1;
+	}
+	*out = a.v;
+	*n = a.n;
 	return 0;
 }
 

@@ -4,9 +4,11 @@
  * (Berkeley DB allows one DB_ENV handle per environment per process); it
  * is opened after any fork and never crosses one.
  *
- * Every operation is one transaction with a bounded deadlock-retry loop;
- * after DB_RUNRECOVERY (another process died inside the library) the
- * handle reopens the environment, which runs recovery, and retries once.
+ * Every operation is one transaction with a bounded deadlock-retry loop
+ * (the walks -- claim, requeue, purge, foreach -- one short transaction
+ * per batch, so none holds locks for long); after DB_RUNRECOVERY
+ * (another process died inside the library) the handle reopens the
+ * environment, which runs recovery, and retries once.
  *
  * A handle runs one thread of its own (it expires stuck lock waits), so a
  * child forked while a store is open must neither use nor store_close()
@@ -21,6 +23,9 @@
 #include "config.h"
 
 struct store;
+
+/* The longest event id the store keeps (event.h's EVENT_ID_MAX). */
+#define STORE_ID_MAX	255
 
 /* Life cycle of an event, as `status` counts them. */
 enum event_state {
@@ -83,6 +88,11 @@ struct store_counts {
  */
 struct store	*store_open(const char *dir, const struct store_options *,
 		    char *err, size_t errlen);
+/*
+ * Checks that dir is on a local filesystem (not NFS, SMB and the like),
+ * as store_open() does. Returns 0, or -1 with a message in err.
+ */
+int		 store_check_local(const char *dir, char *err, size_t errlen);
 /* Closes every handle cleanly so no recovery is needed. NULL-safe. */
 void		 store_close(struct store *);
 
@@ -90,7 +100,7 @@ void		 store_close(struct store *);
  * Records the id (atomically: of two concurrent calls with one id exactly
  * one gets STORE_OK), the raw body and, when ev->queue, a job due now, in
  * one transaction. Returns only after the commit (flushed to disk with
- * DURABILITY_FSYNC).
+ * DURABILITY_FSYNC). An id must be 1..STORE_ID_MAX bytes without NUL.
  */
 enum store_status store_accept(struct store *, const struct store_new_event *);
 
@@ -106,7 +116,7 @@ int		 store_get(struct store *, const char *id, size_t id_len,
 /* Counts events by state. Returns 0, or -1 on error. */
 int		 store_count(struct store *, struct store_counts *);
 
-/* Number of pending jobs (queued or retrying). -1 on error. */
+/* Number of pending jobs (queued, retrying or running). -1 on error. */
 long		 store_pending(struct store *);
 
 /*
@@ -123,7 +133,7 @@ int		 store_checkpoint(struct store *);
 
 /* A claimed job: everything a run needs. */
 struct store_job {
-	char		 id[256];
+	char		 id[STORE_ID_MAX + 1];
 	size_t		 id_len;
 	char		 type[256];
 	char		 created_at[64];
@@ -156,19 +166,22 @@ struct store_attempt_info {
  * Claims the first due job (queued, retrying, or running with an expired
  * lease) whose type allow(ctx, type) accepts: one short transaction marks
  * the event running, counts the attempt, and moves the job to now +
- * lease_ms, so that it runs again if this process dies. Returns 1 with job
- * filled (free with store_job_free()), 0 when nothing is due and allowed,
- * -1 on error.
+ * lease_ms, so that it runs again if this process dies. allow is called
+ * with no lock held; NULL allows every type. Returns 1 with job filled
+ * (free with store_job_free()), 0 when nothing is due and allowed, -1 on
+ * error.
  */
 int		 store_claim(struct store *, int64_t now_ms, int64_t lease_ms,
 		    int (*allow)(void *ctx, const char *type), void *ctx,
 		    struct store_job *job);
+/* Frees the body of a claimed job (not the struct). NULL-safe. */
 void		 store_job_free(struct store_job *);
 
 /*
  * Records an attempt of a claimed job and moves the event on: to
  * STATE_DONE or STATE_FAILED (job removed), or STATE_RETRYING with the job
- * due at due_ms. Returns 0, or -1 on error.
+ * due at due_ms. When the job was claimed again meanwhile (its lease ran
+ * out), only the attempt is recorded. Returns 0, or -1 on error.
  */
 int		 store_finish(struct store *, const struct store_job *,
 		    const struct store_attempt *, enum event_state next,
@@ -202,7 +215,10 @@ int		 store_replay(struct store *, const char *id, size_t id_len,
 /*
  * Calls fn for every recorded event (in no particular order) until fn
  * returns non-zero. id is not NUL-terminated; both pointers are valid
- * during the call only. Returns 0, or -1 on error.
+ * during the call only. The events are read in batches and fn runs with
+ * no lock held, so fn may call the store; each event is seen exactly
+ * once unless events are added or purged meanwhile, which may make the
+ * walk miss or repeat some. Returns 0, or -1 on error.
  */
 int		 store_foreach(struct store *,
 		    int (*fn)(void *ctx, const char *id, size_t id_len,
@@ -210,7 +226,9 @@ int		 store_foreach(struct store *,
 
 /*
  * The attempts of one event, oldest first, as a malloc'd array of *n
- * entries freed with store_attempts_free(). Returns 0, or -1 on error.
+ * entries (NULL when none) freed with store_attempts_free(); each a.output
+ * is a malloc'd copy with a NUL after its output_len bytes. Returns 0, or
+ * -1 on error.
  */
 int		 store_attempts(struct store *, const char *id, size_t id_len,
 		    struct store_attempt_info **out, size_t *n);

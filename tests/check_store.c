@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -437,7 +438,8 @@ END_TEST
 START_TEST(files_and_modes)
 {
 	static const char *files[] = { "events.db", "bodies.db", "inbox.db",
-	    "jobs.db", "__db.register", "__db.001", "log.0000000001" };
+	    "jobs.db", "attempts.db", "__db.register", "__db.001",
+	    "log.0000000001" };
 	struct stat st;
 	char *dir = make_tmpdir(), *sub, path[512];
 	struct store *s;
@@ -924,6 +926,909 @@ START_TEST(reopen_after_stuck_lock)
 }
 END_TEST
 
+/*
+ * Dispatch: claim, finish, leases, replay, purge, walks.
+ */
+
+#define LEASE		60000
+#define OTHER_TYPE	"other.type"
+
+static void
+must_accept(struct store *s, const char *id, int queue)
+{
+	ck_assert_int_eq(accept_id(s, id, queue, 0), STORE_OK);
+}
+
+/* Accepts a queued event of the given type. */
+static void
+accept_typed(struct store *s, const char *id, const char *type)
+{
+	struct store_new_event ev;
+	char body[128];
+
+	snprintf(body, sizeof(body), "{\"id\":\"%s\"}", id);
+	ev = new_event(id, body, strlen(body), 1, 0);
+	ev.type = type;
+	ck_assert_int_eq(store_accept(s, &ev), STORE_OK);
+}
+
+/* Claims the next due job, which must be id at attempt; fills job. */
+static void
+claim_expect(struct store *s, int64_t now, int64_t lease, const char *id,
+    uint32_t attempt, struct store_job *job)
+{
+	ck_assert_int_eq(store_claim(s, now, lease, NULL, NULL, job), 1);
+	ck_assert_str_eq(job->id, id);
+	ck_assert_uint_eq(job->id_len, strlen(id));
+	ck_assert_uint_eq(job->attempt, attempt);
+	store_job_free(job);
+	ck_assert_ptr_null(job->body);
+}
+
+static void
+claim_none(struct store *s, int64_t now)
+{
+	struct store_job job;
+
+	ck_assert_int_eq(store_claim(s, now, LEASE, NULL, NULL, &job), 0);
+}
+
+/* Records an attempt with a short text output and moves the job on. */
+static void
+finish_out(struct store *s, const struct store_job *job,
+    enum event_state next, int64_t due, const char *out)
+{
+	struct store_attempt at;
+
+	memset(&at, 0, sizeof(at));
+	at.start_ms = now_ms();
+	at.duration_ms = 12;
+	at.exited = 1;
+	at.status = next == STATE_DONE ? 0 : 1;
+	at.output = out;
+	at.output_len = strlen(out);
+	ck_assert_int_eq(store_finish(s, job, &at, next, due), 0);
+}
+
+static struct store_event_info
+info_of(struct store *s, const char *id)
+{
+	struct store_event_info info;
+
+	ck_assert_int_eq(store_get(s, id, strlen(id), &info, NULL, NULL), 1);
+	return info;
+}
+
+/* Entries of one database, counted directly. */
+static long
+db_entries(DB *db)
+{
+	struct pending_arg a;
+
+	a.limit = LONG_MAX;
+	a.count = 0;
+	ck_assert_int_eq(count_entries(db, NULL, &a), 0);
+	return a.count;
+}
+
+static int
+allow_other(void *ctx, const char *type)
+{
+	(void)ctx;
+	return strcmp(type, OTHER_TYPE) == 0;
+}
+
+static int
+allow_none(void *ctx, const char *type)
+{
+	(void)ctx;
+	(void)type;
+	return 0;
+}
+
+START_TEST(attempt_codec)
+{
+	struct store_attempt at;
+	struct store_attempt_info ai;
+	unsigned char *buf;
+	size_t len, cut;
+
+	memset(&at, 0, sizeof(at));
+	at.start_ms = 1700000000123LL;
+	at.duration_ms = 30005;
+	at.exited = 0;
+	at.status = -1;
+	at.signal = 9;
+	at.timed_out = 1;
+	at.spawn_error = ENOENT;
+	at.output = "out\0put";
+	at.output_len = 7;
+	buf = att_encode(7, &at, &len);
+	ck_assert_uint_eq(len, ATT_FIXED + 7);
+	ck_assert_int_eq(att_decode(buf, len, &ai), 0);
+	ck_assert_uint_eq(ai.attempt, 7);
+	ck_assert_int_eq(ai.a.start_ms, at.start_ms);
+	ck_assert_int_eq(ai.a.duration_ms, 30005);
+	ck_assert_int_eq(ai.a.exited, 0);
+	ck_assert_int_eq(ai.a.status, -1);
+	ck_assert_int_eq(ai.a.signal, 9);
+	ck_assert_int_eq(ai.a.timed_out, 1);
+	ck_assert_int_eq(ai.a.spawn_error, ENOENT);
+	ck_assert_uint_eq(ai.a.output_len, 7);
+	ck_assert(memcmp(ai.a.output, "out\0put", 7) == 0);
+	for (cut = 0; cut < len; cut++)
+		ck_assert_int_eq(att_decode(buf, cut, &ai), -1);
+	buf[0] = ATT_VERSION + 1;
+	ck_assert_int_eq(att_decode(buf, len, &ai), -1);
+	free(buf);
+}
+END_TEST
+
+/* Ids the store cannot key jobs by are refused at the door. */
+START_TEST(accept_refuses_bad_ids)
+{
+	struct store_new_event ev;
+	char long_id[STORE_ID_MAX + 2];
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+
+	memset(long_id, 'x', sizeof(long_id) - 1);
+	long_id[sizeof(long_id) - 1] = '\0';
+	ck_assert_int_eq(accept_id(s, long_id, 1, 0), STORE_UNAVAILABLE);
+	long_id[STORE_ID_MAX] = '\0';
+	ck_assert_int_eq(accept_id(s, long_id, 1, 0), STORE_OK);
+	ev = new_event("evt_nul", "{}", 2, 1, 0);
+	ev.id_len = 8;		/* takes the NUL */
+	ck_assert_int_eq(store_accept(s, &ev), STORE_UNAVAILABLE);
+	ev.id_len = 0;
+	ck_assert_int_eq(store_accept(s, &ev), STORE_UNAVAILABLE);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(claim_in_due_order)
+{
+	struct store_job job, j1, j2, j3;
+	struct store_event_info info;
+	struct store_counts c;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	int64_t t0 = now_ms(), t;
+
+	claim_none(s, t0);
+	must_accept(s, "evt_1", 1);
+	usleep(2000);
+	must_accept(s, "evt_2", 1);
+	usleep(2000);
+	must_accept(s, "evt_3", 1);
+	/* Nothing is due before it was accepted. */
+	claim_none(s, t0 - 1000);
+	t = now_ms();
+	ck_assert_int_eq(store_claim(s, t, LEASE, NULL, NULL, &j1), 1);
+	ck_assert_str_eq(j1.id, "evt_1");
+	ck_assert_uint_eq(j1.attempt, 1);
+	ck_assert_str_eq(j1.type, TYPE);
+	ck_assert_str_eq(j1.created_at, CREATED);
+	ck_assert_str_eq(j1.route, ROUTE);
+	ck_assert_uint_eq(j1.body_len, strlen("{\"id\":\"evt_1\"}"));
+	ck_assert(memcmp(j1.body, "{\"id\":\"evt_1\"}", j1.body_len) == 0);
+	store_job_free(&j1);
+	store_job_free(&j1);		/* twice is fine */
+	store_job_free(NULL);
+	info = info_of(s, "evt_1");
+	ck_assert_int_eq(info.state, STATE_RUNNING);
+	ck_assert_uint_eq(info.attempts, 1);
+	ck_assert_int_eq(info.due_ms, t + LEASE);
+	claim_expect(s, t, LEASE, "evt_2", 1, &j2);
+	claim_expect(s, t, LEASE, "evt_3", 1, &j3);
+	claim_none(s, t);
+	ck_assert_int_eq(store_count(s, &c), 0);
+	ck_assert_uint_eq(c.running, 3);
+	ck_assert_uint_eq(c.queued, 0);
+	ck_assert_int_eq(c.oldest_pending_ms, info.received_ms);
+
+	/* Retries come back in the order of their due times. */
+	finish_out(s, &j1, STATE_RETRYING, t + 30, "");
+	finish_out(s, &j2, STATE_RETRYING, t + 10, "");
+	finish_out(s, &j3, STATE_RETRYING, t + 20, "");
+	claim_none(s, t + 5);
+	claim_expect(s, t + 100, LEASE, "evt_2", 2, &job);
+	claim_expect(s, t + 100, LEASE, "evt_3", 2, &job);
+	claim_expect(s, t + 100, LEASE, "evt_1", 2, &job);
+	claim_none(s, t + 100);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(claim_moves_inbox)
+{
+	struct store_event_info first;
+	char *dir = make_tmpdir(), id[32];
+	struct store *s = open_store(dir, MiB, DURABILITY_WRITE);
+	int i, n = 2 * INBOX_BATCH + 50;
+
+	for (i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "evt_%04d", i);
+		ck_assert_int_eq(accept_id(s, id, 1, 0), STORE_OK);
+	}
+	first = info_of(s, "evt_0000");
+	ck_assert_int_eq(db_entries(s->inbox), n);
+	ck_assert_int_eq(store_next_due(s), first.received_ms);
+	claim_none(s, first.received_ms - 1);
+	ck_assert_int_eq(db_entries(s->inbox), 0);
+	ck_assert_int_eq(db_entries(s->jobs), n);
+	ck_assert_int_eq(inbox_due(s, "evt_0000"), -1);
+	ck_assert_int_eq(store_next_due(s), first.received_ms);
+	ck_assert_int_eq(queued_count(s), n);
+	ck_assert_int_eq(info_of(s, "evt_0100").state, STATE_QUEUED);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* The filter skips types, also past a whole scan batch of them. */
+START_TEST(claim_allow_filter)
+{
+	struct store_job job;
+	char *dir = make_tmpdir(), id[32];
+	struct store *s = open_store(dir, MiB, DURABILITY_WRITE);
+	int i;
+
+	for (i = 0; i < SCAN_BATCH + 5; i++) {
+		snprintf(id, sizeof(id), "evt_%03d", i);
+		accept_typed(s, id, TYPE);
+	}
+	usleep(2000);
+	accept_typed(s, "evt_other", OTHER_TYPE);
+	ck_assert_int_eq(store_claim(s, now_ms(), LEASE, allow_other, NULL,
+	    &job), 1);
+	ck_assert_str_eq(job.id, "evt_other");
+	ck_assert_str_eq(job.type, OTHER_TYPE);
+	store_job_free(&job);
+	ck_assert_int_eq(store_claim(s, now_ms(), LEASE, allow_other, NULL,
+	    &job), 0);
+	ck_assert_int_eq(store_claim(s, now_ms(), LEASE, allow_none, NULL,
+	    &job), 0);
+	claim_expect(s, now_ms(), LEASE, "evt_000", 1, &job);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(finish_done_and_failed)
+{
+	struct store_job a, b;
+	struct store_event_info info;
+	struct store_counts c;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	int64_t t;
+
+	ck_assert_int_eq(store_next_due(s), 0);
+	must_accept(s, "evt_a", 1);
+	usleep(2000);
+	must_accept(s, "evt_b", 1);
+	t = now_ms();
+	claim_expect(s, t, LEASE, "evt_a", 1, &a);
+	ck_assert_int_eq(store_next_due(s), info_of(s, "evt_b").received_ms);
+	claim_expect(s, t, LEASE, "evt_b", 1, &b);
+	ck_assert_int_eq(store_next_due(s), t + LEASE);
+	ck_assert_int_eq(queued_count(s), 2);
+	finish_out(s, &a, STATE_DONE, 0, "ok\n");
+	ck_assert_int_eq(queued_count(s), 1);
+	info = info_of(s, "evt_a");
+	ck_assert_int_eq(info.state, STATE_DONE);
+	ck_assert_int_eq(info.due_ms, 0);
+	ck_assert_uint_eq(info.attempts, 1);
+	finish_out(s, &b, STATE_FAILED, 0, "bad\n");
+	ck_assert_int_eq(queued_count(s), 0);
+	ck_assert_int_eq(store_next_due(s), 0);
+	ck_assert_int_eq(info_of(s, "evt_b").state, STATE_FAILED);
+	claim_none(s, t + 2 * LEASE);
+	ck_assert_int_eq(store_count(s, &c), 0);
+	ck_assert_uint_eq(c.done, 1);
+	ck_assert_uint_eq(c.failed, 1);
+	ck_assert_uint_eq(c.queued + c.running + c.retrying, 0);
+	ck_assert_int_eq(c.oldest_pending_ms, 0);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* A retry is not claimable before its due time, then counts up. */
+START_TEST(finish_retrying_and_attempts)
+{
+	struct store_job job;
+	struct store_attempt at;
+	struct store_attempt_info *v;
+	struct store_event_info info;
+	unsigned char *big = make_body(64 * 1024, 3);
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	size_t n;
+	int64_t t;
+
+	must_accept(s, "evt_r", 1);
+	t = now_ms();
+	claim_expect(s, t, LEASE, "evt_r", 1, &job);
+	memset(&at, 0, sizeof(at));
+	at.start_ms = t;
+	at.duration_ms = 30000;
+	at.signal = SIGKILL;
+	at.timed_out = 1;
+	at.output = (const char *)big;
+	at.output_len = 64 * 1024;
+	ck_assert_int_eq(store_finish(s, &job, &at, STATE_RETRYING, t + 1000),
+	    0);
+	info = info_of(s, "evt_r");
+	ck_assert_int_eq(info.state, STATE_RETRYING);
+	ck_assert_int_eq(info.due_ms, t + 1000);
+	ck_assert_int_eq(store_next_due(s), t + 1000);
+	claim_none(s, t + 999);
+	claim_expect(s, t + 1000, LEASE, "evt_r", 2, &job);
+	finish_out(s, &job, STATE_RETRYING, t + 2000, "");
+	claim_expect(s, t + 2000, LEASE, "evt_r", 3, &job);
+	memset(&at, 0, sizeof(at));
+	at.start_ms = t + 2000;
+	at.duration_ms = 5;
+	at.exited = 1;
+	at.status = 65;
+	at.output = "bad event\n";
+	at.output_len = 10;
+	ck_assert_int_eq(store_finish(s, &job, &at, STATE_FAILED, 0), 0);
+	ck_assert_int_eq(info_of(s, "evt_r").state, STATE_FAILED);
+
+	ck_assert_int_eq(store_attempts(s, "evt_r", 5, &v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(v[0].attempt, 1);
+	ck_assert_int_eq(v[0].a.start_ms, t);
+	ck_assert_int_eq(v[0].a.duration_ms, 30000);
+	ck_assert_int_eq(v[0].a.exited, 0);
+	ck_assert_int_eq(v[0].a.signal, SIGKILL);
+	ck_assert_int_eq(v[0].a.timed_out, 1);
+	ck_assert_uint_eq(v[0].a.output_len, 64 * 1024);
+	ck_assert(memcmp(v[0].a.output, big, 64 * 1024) == 0);
+	ck_assert_uint_eq(v[1].attempt, 2);
+	ck_assert_uint_eq(v[1].a.output_len, 0);
+	ck_assert_ptr_nonnull(v[1].a.output);
+	ck_assert_uint_eq(v[2].attempt, 3);
+	ck_assert_int_eq(v[2].a.exited, 1);
+	ck_assert_int_eq(v[2].a.status, 65);
+	ck_assert_str_eq(v[2].a.output, "bad event\n");
+	store_attempts_free(v, n);
+	ck_assert_int_eq(store_attempts(s, "evt_none", 8, &v, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_ptr_null(v);
+	store_attempts_free(NULL, 0);
+	free(big);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * Attempt keys of an id stay apart from those of ids it is a prefix of
+ * ("evt_1" and "evt_10" sort next to each other).
+ */
+START_TEST(attempts_of_prefix_ids)
+{
+	struct store_job job;
+	struct store_attempt_info *v;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	size_t n;
+	int64_t t;
+	int i;
+
+	must_accept(s, "evt_1", 1);
+	must_accept(s, "evt_10", 1);
+	t = now_ms();
+	for (i = 0; i < 3; i++) {
+		while (store_claim(s, t + i, LEASE, NULL, NULL, &job) == 1) {
+			store_job_free(&job);
+			finish_out(s, &job, STATE_RETRYING, t + i + 1, job.id);
+		}
+	}
+	ck_assert_int_eq(store_attempts(s, "evt_1", 5, &v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	for (i = 0; i < 3; i++) {
+		ck_assert_uint_eq(v[i].attempt, (uint32_t)i + 1);
+		ck_assert_str_eq(v[i].a.output, "evt_1");
+	}
+	store_attempts_free(v, n);
+	ck_assert_int_eq(store_attempts(s, "evt_10", 6, &v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(v[2].a.output, "evt_10");
+	store_attempts_free(v, n);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A claimed job that is never finished runs again when its lease ends;
+ * the late finish of the first run only adds to the history.
+ */
+START_TEST(lease_expiry)
+{
+	struct store_job j1, j2;
+	struct store_event_info info;
+	struct store_attempt_info *v;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	size_t n;
+	int64_t t;
+
+	must_accept(s, "evt_l", 1);
+	t = now_ms();
+	claim_expect(s, t, 50, "evt_l", 1, &j1);
+	claim_none(s, t + 49);
+	usleep(60 * 1000);
+	claim_expect(s, now_ms(), LEASE, "evt_l", 2, &j2);
+	finish_out(s, &j1, STATE_DONE, 0, "late");
+	info = info_of(s, "evt_l");
+	ck_assert_int_eq(info.state, STATE_RUNNING);
+	ck_assert_uint_eq(info.attempts, 2);
+	ck_assert_int_eq(queued_count(s), 1);
+	finish_out(s, &j2, STATE_DONE, 0, "second");
+	ck_assert_int_eq(info_of(s, "evt_l").state, STATE_DONE);
+	ck_assert_int_eq(queued_count(s), 0);
+	ck_assert_int_eq(store_attempts(s, "evt_l", 5, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(v[0].attempt, 1);
+	ck_assert_str_eq(v[0].a.output, "late");
+	ck_assert_uint_eq(v[1].attempt, 2);
+	store_attempts_free(v, n);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(requeue_running)
+{
+	struct store_job job;
+	struct store_event_info info;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	int64_t t;
+
+	must_accept(s, "evt_a", 1);
+	must_accept(s, "evt_b", 1);
+	usleep(2000);
+	must_accept(s, "evt_q", 1);
+	t = now_ms();
+	ck_assert_int_eq(store_requeue_running(s, t), 0);
+	claim_expect(s, t, LEASE, "evt_a", 1, &job);
+	claim_expect(s, t, LEASE, "evt_b", 1, &job);
+	ck_assert_int_eq(store_requeue_running(s, t + 1), 2);
+	info = info_of(s, "evt_a");
+	ck_assert_int_eq(info.state, STATE_RETRYING);
+	ck_assert_int_eq(info.due_ms, t + 1);
+	ck_assert_int_eq(info_of(s, "evt_q").state, STATE_QUEUED);
+	ck_assert_int_eq(store_next_due(s), info_of(s, "evt_q").received_ms);
+	claim_expect(s, t + 1, LEASE, "evt_q", 1, &job);
+	claim_expect(s, t + 1, LEASE, "evt_a", 2, &job);
+	claim_expect(s, t + 1, LEASE, "evt_b", 2, &job);
+	claim_none(s, t + 1);
+	ck_assert_int_eq(queued_count(s), 3);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* A drainer dies by SIGKILL after a claim; the next one runs it again. */
+START_TEST(claim_then_killed)
+{
+	struct store_job job;
+	char *dir = make_tmpdir(), id[64];
+	struct store *s;
+	int pfd[2];
+	ssize_t len;
+	pid_t pid;
+
+	s = open_default(dir);
+	must_accept(s, "evt_k", 1);
+	store_close(s);
+	ck_assert_int_eq(pipe(pfd), 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		struct store *t = child_open(dir);
+
+		close(pfd[0]);
+		if (store_claim(t, now_ms(), LEASE, NULL, NULL, &job) != 1 ||
+		    write(pfd[1], job.id, job.id_len) != (ssize_t)job.id_len)
+			_exit(CHILD_IO_FAIL);
+		raise(SIGKILL);
+		_exit(CHILD_IO_FAIL);
+	}
+	close(pfd[1]);
+	len = read(pfd[0], id, sizeof(id) - 1);
+	close(pfd[0]);
+	expect_killed(pid);
+	ck_assert_int_gt(len, 0);
+	id[len] = '\0';
+	ck_assert_str_eq(id, "evt_k");
+	s = open_default(dir);
+	ck_assert_int_eq(info_of(s, "evt_k").state, STATE_RUNNING);
+	claim_none(s, now_ms());
+	ck_assert_int_eq(store_requeue_running(s, now_ms()), 1);
+	claim_expect(s, now_ms(), LEASE, "evt_k", 2, &job);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* Claims and finishes id at once with next. */
+static void
+run_once(struct store *s, const char *id, enum event_state next)
+{
+	struct store_job job;
+
+	claim_expect(s, now_ms() + 10, LEASE, id, 1, &job);
+	finish_out(s, &job, next, 0, "output");
+}
+
+START_TEST(purge_finished)
+{
+	struct store_job job;
+	struct store_attempt_info *v;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	unsigned long n;
+	size_t na;
+	int64_t cut;
+
+	must_accept(s, "evt_done", 1);
+	run_once(s, "evt_done", STATE_DONE);
+	must_accept(s, "evt_fail", 1);
+	run_once(s, "evt_fail", STATE_FAILED);
+	must_accept(s, "evt_ign", 0);
+	must_accept(s, "evt_running", 1);
+	usleep(3000);
+	cut = now_ms();
+	usleep(3000);
+	must_accept(s, "evt_new", 1);
+	claim_expect(s, now_ms() + 10, LEASE, "evt_running", 1, &job);
+	run_once(s, "evt_new", STATE_DONE);
+
+	ck_assert_int_eq(store_purge(s, cut, 0, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(has_id(s, "evt_done"), 0);
+	ck_assert_int_eq(has_id(s, "evt_ign"), 0);
+	ck_assert_int_eq(has_id(s, "evt_fail"), 1);
+	ck_assert_int_eq(has_id(s, "evt_running"), 1);
+	ck_assert_int_eq(has_id(s, "evt_new"), 1);
+	ck_assert_int_eq(store_attempts(s, "evt_done", 8, &v, &na), 0);
+	ck_assert_uint_eq(na, 0);
+	ck_assert_int_eq(store_attempts(s, "evt_fail", 8, &v, &na), 0);
+	ck_assert_uint_eq(na, 1);
+	store_attempts_free(v, na);
+	ck_assert_int_eq(store_purge(s, cut, 1, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(has_id(s, "evt_fail"), 0);
+	ck_assert_int_eq(store_purge(s, now_ms() + 1, 1, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(has_id(s, "evt_new"), 0);
+	ck_assert_int_eq(has_id(s, "evt_running"), 1);
+	/* Records, bodies and attempts of the purged are all gone. */
+	ck_assert_int_eq(db_entries(s->events), 1);
+	ck_assert_int_eq(db_entries(s->bodies), 1);
+	ck_assert_int_eq(db_entries(s->attempts), 0);
+	/* A purged id may be accepted again, with a history of its own. */
+	ck_assert_int_eq(accept_id(s, "evt_done", 1, 0), STORE_OK);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/* Many batches, of events and of body bytes, in one purge. */
+START_TEST(purge_in_batches)
+{
+	struct store_new_event ev;
+	unsigned char *body = make_body(MiB, 1);
+	char *dir = make_tmpdir(), id[32];
+	struct store *s = open_store(dir, 2 * MiB, DURABILITY_WRITE);
+	unsigned long n;
+	int i;
+
+	for (i = 0; i < 2 * EVENT_BATCH + 30; i++) {
+		snprintf(id, sizeof(id), "evt_%04d", i);
+		ev = new_event(id, body, i < 10 ? MiB : 10, 0, 0);
+		ck_assert_int_eq(store_accept(s, &ev), STORE_OK);
+	}
+	ck_assert_int_eq(store_purge(s, now_ms() + 1, 0, &n), 0);
+	ck_assert_uint_eq(n, 2 * EVENT_BATCH + 30);
+	ck_assert_int_eq(db_entries(s->events), 0);
+	ck_assert_int_eq(db_entries(s->bodies), 0);
+	free(body);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(replay_events)
+{
+	struct store_job job;
+	struct store_event_info info;
+	struct store_attempt_info *v;
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	size_t n;
+	int64_t t;
+
+	must_accept(s, "evt_f", 1);
+	claim_expect(s, now_ms(), LEASE, "evt_f", 1, &job);
+	finish_out(s, &job, STATE_RETRYING, now_ms(), "one");
+	claim_expect(s, now_ms(), LEASE, "evt_f", 2, &job);
+	finish_out(s, &job, STATE_FAILED, 0, "two");
+	t = now_ms();
+	ck_assert_int_eq(store_replay(s, "evt_f", 5, t), 1);
+	info = info_of(s, "evt_f");
+	ck_assert_int_eq(info.state, STATE_QUEUED);
+	ck_assert_uint_eq(info.attempts, 0);
+	ck_assert_int_eq(info.due_ms, t);
+	ck_assert_int_eq(inbox_due(s, "evt_f"), t);
+	ck_assert_int_eq(store_next_due(s), t);
+	ck_assert_int_eq(store_replay(s, "evt_f", 5, t), 2);
+	claim_expect(s, t, LEASE, "evt_f", 1, &job);
+	ck_assert_int_eq(store_replay(s, "evt_f", 5, t), 2);
+	finish_out(s, &job, STATE_DONE, 0, "three");
+	ck_assert_int_eq(store_attempts(s, "evt_f", 5, &v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_uint_eq(v[0].attempt, 1);
+	ck_assert_str_eq(v[0].a.output, "one");
+	ck_assert_uint_eq(v[1].attempt, 2);
+	ck_assert_uint_eq(v[2].attempt, 1);
+	ck_assert_str_eq(v[2].a.output, "three");
+	store_attempts_free(v, n);
+	ck_assert_int_eq(store_replay(s, "evt_f", 5, t), 1);
+	ck_assert_int_eq(store_replay(s, "evt_nope", 8, t), 0);
+	/* Ignored events can be queued too. */
+	must_accept(s, "evt_i", 0);
+	ck_assert_int_eq(store_replay(s, "evt_i", 5, t), 1);
+	ck_assert_int_eq(info_of(s, "evt_i").state, STATE_QUEUED);
+	ck_assert_int_eq(queued_count(s), 2);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+#define WALK_N	250
+
+struct walk {
+	struct store	*s;
+	int		 seen[WALK_N];
+	int		 calls;
+	int		 stop_after;
+	int		 replayed;
+};
+
+/*
+ * Counts visits; with w->s set, also checks states and replays ignored
+ * events from inside the walk.
+ */
+static int
+walk_fn(void *ctx, const char *id, size_t id_len,
+    const struct store_event_info *info)
+{
+	struct walk *w = ctx;
+	int i;
+
+	ck_assert_uint_eq(id_len, 8);
+	ck_assert(memcmp(id, "evt_", 4) == 0);
+	i = atoi(id + 4);
+	ck_assert_int_lt(i, WALK_N);
+	w->seen[i]++;
+	ck_assert_str_eq(info->type, TYPE);
+	if (w->s == NULL)
+		return ++w->calls == w->stop_after;
+	ck_assert_int_eq(info->state, i % 3 == 0 ? STATE_IGNORED :
+	    STATE_QUEUED);
+	if (info->state == STATE_IGNORED) {
+		ck_assert_int_eq(store_replay(w->s, id, id_len, now_ms()), 1);
+		w->replayed++;
+	}
+	return ++w->calls == w->stop_after;
+}
+
+START_TEST(foreach_once_each)
+{
+	struct walk *w = xcalloc(1, sizeof(*w));
+	char *dir = make_tmpdir(), id[32];
+	struct store *s = open_store(dir, MiB, DURABILITY_WRITE);
+	int i;
+
+	for (i = 0; i < WALK_N; i++) {
+		snprintf(id, sizeof(id), "evt_%04d", i);
+		ck_assert_int_eq(accept_id(s, id, i % 3 != 0, 0), STORE_OK);
+	}
+	w->s = s;
+	ck_assert_int_eq(store_foreach(s, walk_fn, w), 0);
+	ck_assert_int_eq(w->calls, WALK_N);
+	for (i = 0; i < WALK_N; i++)
+		ck_assert_msg(w->seen[i] == 1, "evt_%04d seen %d times", i,
+		    w->seen[i]);
+	ck_assert_int_eq(w->replayed, (WALK_N + 2) / 3);
+	ck_assert_int_eq(queued_count(s), WALK_N);
+
+	/* A non-zero return stops the walk. */
+	memset(w, 0, sizeof(*w));
+	w->stop_after = 10;
+	ck_assert_int_eq(store_foreach(s, walk_fn, w), 0);
+	ck_assert_int_eq(w->calls, 10);
+	free(w);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+#define MANY	1000
+
+/* Every accepted event is claimed exactly once, then finished. */
+START_TEST(many_claimed_once)
+{
+	struct store_job *jobs = xcalloc(MANY, sizeof(*jobs));
+	struct store_counts c;
+	char *dir = make_tmpdir(), id[32], *seen = xcalloc(MANY, 1);
+	struct store *s = open_store(dir, MiB, DURABILITY_WRITE);
+	int64_t t;
+	int i, k;
+
+	for (i = 0; i < MANY; i++) {
+		snprintf(id, sizeof(id), "evt_%04d", i);
+		ck_assert_int_eq(accept_id(s, id, 1, 0), STORE_OK);
+	}
+	t = now_ms();
+	for (i = 0; i < MANY; i++) {
+		ck_assert_int_eq(store_claim(s, t, LEASE, NULL, NULL,
+		    &jobs[i]), 1);
+		k = atoi(jobs[i].id + 4);
+		ck_assert_int_eq(seen[k]++, 0);
+		store_job_free(&jobs[i]);
+	}
+	claim_none(s, t);
+	for (i = 0; i < MANY; i++)
+		finish_out(s, &jobs[i], STATE_DONE, 0, "");
+	ck_assert_int_eq(queued_count(s), 0);
+	ck_assert_int_eq(store_next_due(s), 0);
+	ck_assert_int_eq(store_count(s, &c), 0);
+	ck_assert_uint_eq(c.done, MANY);
+	claim_none(s, t + 2 * LEASE);
+	free(seen);
+	free(jobs);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+#define THREADED	300
+
+/* Jobs handed from the claiming thread to two finishing threads. */
+struct handoff {
+	struct store	*s;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	struct store_job q[THREADED * 2];
+	size_t		 head, tail;
+	int		 closed;
+	int		 done;		/* events finished as done */
+	int		 errors;
+};
+
+/* A worker: the first attempt asks for a retry now, the second is done. */
+static void *
+finisher(void *arg)
+{
+	struct handoff *h = arg;
+	struct store_attempt at;
+	struct store_job job;
+	enum event_state next;
+	int rc;
+
+	for (;;) {
+		pthread_mutex_lock(&h->mu);
+		while (h->head == h->tail && !h->closed)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (h->head == h->tail) {
+			pthread_mutex_unlock(&h->mu);
+			return NULL;
+		}
+		job = h->q[h->head++];
+		pthread_mutex_unlock(&h->mu);
+		memset(&at, 0, sizeof(at));
+		at.exited = 1;
+		at.output = job.id;
+		at.output_len = job.id_len;
+		next = job.attempt == 1 ? STATE_RETRYING : STATE_DONE;
+		rc = store_finish(h->s, &job, &at, next, now_ms());
+		pthread_mutex_lock(&h->mu);
+		if (rc != 0)
+			h->errors++;
+		else if (next == STATE_DONE)
+			h->done++;
+		pthread_mutex_unlock(&h->mu);
+	}
+}
+
+START_TEST(finish_from_threads)
+{
+	struct handoff *h = xcalloc(1, sizeof(*h));
+	struct store_attempt_info *v;
+	struct store_job job;
+	struct store_counts c;
+	char *dir = make_tmpdir(), id[32];
+	pthread_t th[2];
+	int64_t deadline;
+	size_t n;
+	int i, rc, done;
+
+	h->s = open_store(dir, MiB, DURABILITY_WRITE);
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	for (i = 0; i < THREADED; i++) {
+		snprintf(id, sizeof(id), "evt_%04d", i);
+		ck_assert_int_eq(accept_id(h->s, id, 1, 0), STORE_OK);
+	}
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, finisher, h), 0);
+	deadline = now_ms() + 20000;
+	do {
+		rc = store_claim(h->s, now_ms(), LEASE, NULL, NULL, &job);
+		ck_assert_int_ge(rc, 0);
+		store_job_free(&job);
+		pthread_mutex_lock(&h->mu);
+		if (rc == 1) {
+			ck_assert_uint_lt(h->tail, THREADED * 2);
+			h->q[h->tail++] = job;
+			pthread_cond_signal(&h->cv);
+		}
+		done = h->done;
+		pthread_mutex_unlock(&h->mu);
+		if (rc == 0)
+			usleep(500);
+	} while (done < THREADED && now_ms() < deadline);
+	pthread_mutex_lock(&h->mu);
+	h->closed = 1;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	for (i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	ck_assert_int_eq(h->errors, 0);
+	ck_assert_int_eq(h->done, THREADED);
+	ck_assert_uint_eq(h->tail, THREADED * 2);
+	ck_assert_int_eq(queued_count(h->s), 0);
+	ck_assert_int_eq(store_count(h->s, &c), 0);
+	ck_assert_uint_eq(c.done, THREADED);
+	ck_assert_int_eq(store_attempts(h->s, "evt_0123", 8, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_str_eq(v[1].a.output, "evt_0123");
+	store_attempts_free(v, n);
+	store_close(h->s);
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -961,6 +1866,27 @@ store_suite(void)
 	tcase_add_test(tc, crash_with_open_env);
 	tcase_add_test(tc, reopen_after_other_recovers);
 	tcase_add_test(tc, reopen_after_stuck_lock);
+	tcase_add_test(tc, claim_then_killed);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("dispatch");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, attempt_codec);
+	tcase_add_test(tc, accept_refuses_bad_ids);
+	tcase_add_test(tc, claim_in_due_order);
+	tcase_add_test(tc, claim_moves_inbox);
+	tcase_add_test(tc, claim_allow_filter);
+	tcase_add_test(tc, finish_done_and_failed);
+	tcase_add_test(tc, finish_retrying_and_attempts);
+	tcase_add_test(tc, attempts_of_prefix_ids);
+	tcase_add_test(tc, lease_expiry);
+	tcase_add_test(tc, requeue_running);
+	tcase_add_test(tc, purge_finished);
+	tcase_add_test(tc, purge_in_batches);
+	tcase_add_test(tc, replay_events);
+	tcase_add_test(tc, foreach_once_each);
+	tcase_add_test(tc, many_claimed_once);
+	tcase_add_test(tc, finish_from_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }
