@@ -3,7 +3,7 @@
 
 HOOKGATE_PACKAGES="build-essential autoconf automake pkg-config
 libfcgi-dev libfcgi-bin libjson-c-dev libssl-dev libdb5.3-dev db5.3-util
-libinih-dev check lighttpd curl jq python3 clang"
+libinih-dev check lighttpd apache2 libapache2-mod-fcgid curl jq python3 clang"
 
 install_deps() {
 	missing=

@@ -1,11 +1,12 @@
 /*
- * main.c -- mode detection and the accept loop. With a command on the
- * command line hookgate is the admin tool (cli.c); without one, under a
- * web server, it is a FastCGI responder (fd 0 is a listening socket) or a
- * CGI program. This is the only file that includes fcgiapp.h.
+ * main.c -- mode detection and CGI. With a command on the command line
+ * hookgate is the admin tool (cli.c) or its own FastCGI server (`serve`,
+ * serve.c); without one, under a web server, it is a FastCGI responder (fd
+ * 0 is a listening socket: serve.c's accept loop) or a CGI program. With
+ * serve.c, the only file that includes fcgiapp.h.
  */
 #include <errno.h>
-#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,67 +20,62 @@
 #include "handler.h"
 #include "log.h"
 #include "request.h"
+#include "serve.h"
 #include "util.h"
 
 extern char **environ;
 
-/*
- * A request that takes longer than this is stuck (typically waiting on a
- * lock that a killed process held): SIGALRM, left at its default, ends the
- * process and the web server starts another, whose store open recovers.
- * Senders give up long before (Slack 3 s, GitHub 10 s).
- */
-#define REQUEST_WATCHDOG_S	30
-
-static volatile sig_atomic_t stopping;
-
-/* SIGTERM: finish the request in hand, then leave the accept loop. */
-static void
-on_term(int sig)
-{
-	(void)sig;
-	stopping = 1;
-	FCGX_ShutdownPending();
-}
-
-static void
-install_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	/* No SA_RESTART: a blocked accept() must return with EINTR. */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGUSR1, &sa, NULL);
-}
-
-static ssize_t
-fcgi_read(void *ctx, void *buf, size_t len)
-{
-	FCGX_Stream *in = ctx;
-	int n;
-
-	if (len > 1 << 30)
-		len = 1 << 30;
-	n = FCGX_GetStr(buf, (int)len, in);
-	if (n == 0 && FCGX_GetError(in) != 0)
-		return -1;
-	return n;
-}
+/* What the CGI body reader has taken from standard input. */
+struct cgi_input {
+	uint64_t	 got;		/* bytes */
+	int		 eof;
+};
 
 static ssize_t
 cgi_read(void *ctx, void *buf, size_t len)
 {
+	struct cgi_input *in = ctx;
 	ssize_t n;
 
-	(void)ctx;
 	do
 		n = read(STDIN_FILENO, buf, len);
 	while (n == -1 && errno == EINTR);
+	if (n > 0)
+		in->got += (uint64_t)n;
+	else if (n == 0)
+		in->eof = 1;
 	return n;
+}
+
+/*
+ * Reads and drops the rest of a POST body that the answer did not need
+ * (a 413 is decided before the body is read). The web server writes the
+ * whole body before it reads our answer (mod_cgid does); if we exited
+ * first, it would get EPIPE and reset the connection, and the sender would
+ * never see the 413. The end is CONTENT_LENGTH, or without one the end of
+ * input, which is how the body reader finds it too; the request watchdog
+ * bounds the time.
+ */
+static void
+cgi_discard_body(const struct request *req, struct cgi_input *in)
+{
+	const char *method = request_param(req, "REQUEST_METHOD");
+	const char *cl = request_param(req, "CONTENT_LENGTH");
+	uint64_t want = UINT64_MAX;
+	char buf[16384];
+	size_t chunk;
+
+	if (in->eof || method == NULL || strcmp(method, "POST") != 0)
+		return;
+	if (cl != NULL && *cl != '\0' &&
+	    parse_u64(cl, strlen(cl), &want) == -1)
+		return;		/* no length to trust */
+	while (in->got < want && !in->eof) {
+		chunk = want - in->got < sizeof(buf) ?
+		    (size_t)(want - in->got) : sizeof(buf);
+		if (cgi_read(in, buf, chunk) == -1)
+			return;
+	}
 }
 
 static void
@@ -100,9 +96,10 @@ write_all(int fd, const char *p, size_t len)
 
 /* One request as plain CGI: environment in, stdin body, stdout answer. */
 static int
-serve_cgi(const char *config_path)
+cgi_request(const char *config_path)
 {
-	struct body_reader rd = { cgi_read, NULL };
+	struct cgi_input in = { 0, 0 };
+	struct body_reader rd = { cgi_read, &in };
 	struct handler h;
 	struct request *req = request_new();
 	char **e, *out;
@@ -116,42 +113,9 @@ serve_cgi(const char *config_path)
 	write_all(STDOUT_FILENO, out, len);
 	free(out);
 	handler_idle(&h);
+	cgi_discard_body(req, &in);
 	request_free(req);
 	handler_cleanup(&h);
-	return 0;
-}
-
-/* The FastCGI accept loop, until the web server asks us to stop. */
-static int
-serve_fcgi(const char *config_path)
-{
-	struct body_reader rd = { fcgi_read, NULL };
-	struct request *req = request_new();
-	struct handler h;
-	FCGX_Request r;
-	char **e, *out;
-	size_t len;
-
-	install_signals();
-	if (FCGX_Init() != 0)
-		return 1;
-	FCGX_InitRequest(&r, 0, FCGI_FAIL_ACCEPT_ON_INTR);
-	handler_init(&h, config_path);
-	while (!stopping && FCGX_Accept_r(&r) >= 0) {
-		request_reset(req);
-		for (e = r.envp; *e != NULL; e++)
-			request_add_env(req, *e);
-		rd.ctx = r.in;
-		alarm(REQUEST_WATCHDOG_S);
-		out = handler_serve(&h, req, &rd, &len);
-		FCGX_PutStr(out, (int)len, r.out);
-		free(out);
-		FCGX_Finish_r(&r);
-		handler_idle(&h);
-		alarm(0);
-	}
-	handler_cleanup(&h);
-	request_free(req);
 	return 0;
 }
 
@@ -172,7 +136,7 @@ responder(const char *config_opt, const char *argv0)
 		    err);
 		path = xstrdup(config_opt != NULL ? config_opt : "hookgate.conf");
 	}
-	rc = FCGX_IsCGI() ? serve_cgi(path) : serve_fcgi(path);
+	rc = FCGX_IsCGI() ? cgi_request(path) : serve_fastcgi(0, path);
 	free(path);
 	log_close();
 	return rc;
@@ -204,6 +168,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (i < argc && strcmp(argv[i], "serve") == 0)
+		return serve_command(argc - i, argv + i, config_opt, argv[0]);
 	if (i < argc)
 		return cli_main(argc - i, argv + i, config_opt, argv[0]);
 	return responder(config_opt, argv[0]);

@@ -651,7 +651,9 @@ START_TEST(concurrent)
 	}
 	for (i = 0; i < 4; i++)
 		ck_assert_int_eq(pthread_join(w[i].thread, NULL), 0);
-	ck_assert_int_lt(mono_ms() - t0, 1500);
+	/* Under make check-valgrind no timing tells overlap from turns. */
+	if (getenv("HOOKGATE_VALGRIND") == NULL)
+		ck_assert_int_lt(mono_ms() - t0, 1500);
 	for (i = 0; i < 4; i++) {
 		snprintf(want, sizeof(want), "%d\n", i);
 		ck_assert_int_eq(w[i].rv, 0);
@@ -773,8 +775,15 @@ old_kernel(void)
 		SYS_close_range,
 #endif
 	};
-	struct rlimit rl = { 1024, 1024 };
+	struct rlimit rl;
 
+	/*
+	 * The soft limit is what the runner's loop goes by; the hard one
+	 * stays, as valgrind refuses to let its client change it.
+	 */
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	if (rl.rlim_max == RLIM_INFINITY || rl.rlim_max > 1024)
+		rl.rlim_cur = 1024;
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	if (deny_syscalls(nr, sizeof(nr) / sizeof(nr[0]), ENOSYS) == -1)
 		fprintf(stderr, "fallback paths not exercised\n");
