@@ -173,7 +173,10 @@ check_state_dir(struct doctor *d, const struct config *cfg)
 	struct stat st;
 
 	if (stat(cfg->state_dir, &st) == -1) {
-		parent = xasprintf("%s/..", cfg->state_dir);
+		/* It will be made: its folder must let us. */
+		parent = xstrdup(cfg->state_dir);
+		if (strrchr(parent, '/') != NULL && strrchr(parent, '/') != parent)
+			*strrchr(parent, '/') = '\0';
 		if (faccessat(AT_FDCWD, parent, W_OK | X_OK, AT_EACCESS) == -1)
 			problem(d, line, "state_dir %s does not exist and its "
 			    "folder is not writable", cfg->state_dir);

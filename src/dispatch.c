@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -271,12 +270,9 @@ job_env(const struct route *rt, const struct store_job *job)
 {
 	const char *path = getenv("PATH"), *home = getenv("HOME");
 	const char *lang = getenv("LANG"), *v;
-	struct passwd *pw;
 	char **env = NULL, attempt[16];
 	size_t n = 0, i;
 
-	if (home == NULL && (pw = getpwuid(geteuid())) != NULL)
-		home = pw->pw_dir;
 	env_add(&env, &n, "PATH", path != NULL ? path :
 	    "/usr/local/bin:/usr/bin:/bin");
 	env_add(&env, &n, "HOME", home != NULL ? home : "/");

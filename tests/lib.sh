@@ -15,7 +15,8 @@ cleanup() {
 	for c in $cleanup_hooks; do $c || true; done
 	rm -rf "$T"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 
 skip() { echo "SKIP: $*"; exit 77; }
 
