@@ -223,7 +223,9 @@ cli_main(int argc, char **argv, const char *opt, const char *argv0)
 		printf("hookgate %s\n", PACKAGE_VERSION);
 		return 0;
 	}
-	if (strcmp(argv[0], "help") == 0) {
+	/* `hookgate COMMAND --help`: the usage, which covers every command. */
+	if (strcmp(argv[0], "help") == 0 || (argc > 1 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))) {
 		cli_usage(1);
 		return 0;
 	}

@@ -168,7 +168,8 @@ main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (i < argc && strcmp(argv[i], "serve") == 0)
+	if (i < argc && strcmp(argv[i], "serve") == 0 && (i + 1 == argc ||
+	    (strcmp(argv[i + 1], "--help") != 0 && strcmp(argv[i + 1], "-h") != 0)))
 		return serve_command(argc - i, argv + i, config_opt, argv[0]);
 	if (i < argc)
 		return cli_main(argc - i, argv + i, config_opt, argv[0]);
