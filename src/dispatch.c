@@ -30,6 +30,7 @@
 #define PURGE_EVERY_MS		(10 * 60 * 1000)
 #define BACKOFF_CAP_MS		(3600 * 1000LL)
 #define EXIT_DATAERR		65	/* EX_DATAERR: the event is bad */
+#define STALL_MS		(120 * 1000)	/* main loop silent: stuck */
 
 /* Commands running for one section, for its `concurrency`. */
 struct section_count {
@@ -66,6 +67,14 @@ struct job_run {
 };
 
 static volatile sig_atomic_t drainer_stop;
+
+/*
+ * When the main loop last came round. A process killed inside Berkeley DB
+ * can leave a mutex that a waiter never gets (Debian's libdb uses
+ * blocking pthread mutexes); the watchdog then ends this drainer, whose
+ * lock goes with it, so the next responder starts one that recovers.
+ */
+static _Atomic int64_t drainer_heartbeat;
 
 static void
 on_term(int sig)
@@ -596,6 +605,43 @@ drainer_step(struct drainer *dr, const struct dispatch_options *opt,
 	return TICK_MS;
 }
 
+/* The watchdog thread: SIGKILLs the process when the loop has stalled. */
+static void *
+watchdog(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		sleep(1);
+		if (now_ms() - drainer_heartbeat > STALL_MS) {
+			log_write(LOG_LEVEL_ERROR, "msg=\"drainer stuck for "
+			    "%d s, killing itself; the next one recovers\"",
+			    STALL_MS / 1000);
+			kill(getpid(), SIGKILL);
+		}
+	}
+	return NULL;
+}
+
+static void
+watchdog_start(void)
+{
+	pthread_attr_t attr;
+	pthread_t tid;
+	sigset_t all, old;
+
+	drainer_heartbeat = now_ms();
+	/* Signals stay with the main thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (pthread_create(&tid, &attr, watchdog, NULL) != 0)
+		log_write(LOG_LEVEL_WARN, "msg=\"no drainer watchdog\"");
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
 static void
 drainer_loop(struct drainer *dr, const struct dispatch_options *opt)
 {
@@ -603,14 +649,18 @@ drainer_loop(struct drainer *dr, const struct dispatch_options *opt)
 	int64_t last_ckp = start, last_purge = 0;
 
 	for (;;) {
+		drainer_heartbeat = now_ms();
 		drainer_reload(dr);
 		housekeeping(dr, &last_ckp, &last_purge);
 		if ((wait = drainer_step(dr, opt, start, &idle_since)) < 0)
 			break;
 		drainer_wait(dr, wait);
 	}
-	while (drainer_running(dr) > 0)
+	while (drainer_running(dr) > 0) {
+		drainer_heartbeat = now_ms();
 		drainer_wait(dr, TICK_MS);
+	}
+	drainer_heartbeat = now_ms();	/* closing the store is watched too */
 }
 
 static void
@@ -685,6 +735,7 @@ dispatch_drain(const char *path, const struct dispatch_options *opt)
 	drainer_signals();
 	pthread_mutex_init(&dr.mu, NULL);
 	pthread_cond_init(&dr.cv, NULL);
+	watchdog_start();
 	if ((rc = drainer_open(&dr, path)) == 0) {
 		srandom((unsigned)(getpid() ^ now_ms()));
 		/* We hold the lock, so every running job's drainer is dead. */
