@@ -25,6 +25,7 @@
 #include "util.h"
 
 #define CONF_NAME	"hookgate.conf"
+/* max_body's upper bound, as README.md "Configuration" gives it. */
 #define MAX_BODY_LIMIT	(1024LL * 1024 * 1024)
 
 /* The secret files of the folder, by the name a config would use. */
@@ -136,13 +137,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 static int
 escapes(const uint8_t *p, size_t len)
 {
-	const uint8_t *nl, *key;
+	const uint8_t *nl;
 	size_t l;
 
 	while (len > 0) {
 		nl = memchr(p, '\n', len);
 		l = nl != NULL ? (size_t)(nl - p) + 1 : len;
-		if ((key = memmem(p, l, "secret_file", 11)) != NULL &&
+		if (memmem(p, l, "secret_file", 11) != NULL &&
 		    memchr(p, '/', l) != NULL)
 			return 1;
 		p += l;

@@ -18,8 +18,9 @@
 #include "fuzz.h"
 #include "util.h"
 
-#define REQ(...)	.require = (struct require[]){ __VA_ARGS__ }, \
-			.nrequire = sizeof((struct require[]){ __VA_ARGS__ }) / \
+#define REQS(...)	((struct require[]){ __VA_ARGS__ })
+#define REQ(...)	.require = REQS(__VA_ARGS__), \
+			.nrequire = sizeof(REQS(__VA_ARGS__)) / \
 			    sizeof(struct require)
 #define ROUTE(pat)	.pattern = (pat), .run = "true", .workdir = "/"
 

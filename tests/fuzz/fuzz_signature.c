@@ -106,7 +106,8 @@ add_headers(struct request *req, const char *p, size_t len)
 		l = nl != NULL ? (size_t)(nl - p) : len;
 		if ((colon = memchr(p, ':', l)) != NULL) {
 			/* In a buffer of its own size, for ASan. */
-			value = xstrndup(colon + 1, l - (size_t)(colon - p) - 1);
+			value = xstrndup(colon + 1,
+			    l - (size_t)(colon - p) - 1);
 			add_header(req, p, (size_t)(colon - p), value);
 			free(value);
 		}
