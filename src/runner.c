@@ -8,9 +8,16 @@
  * at the moment of the fork. So everything a child needs is put in a
  * struct child_plan before fork(), and the child_*() functions below use
  * no heap, no stdio and no locks.
+ *
+ * A command's stdin is an anonymous file that holds the whole payload
+ * before fork(), not a pipe we feed: if the drainer dies while a command
+ * runs, the command still reads every byte (a cut payload cannot be told
+ * from a whole one), and we have nothing to write and no SIGPIPE to fear.
  */
 
 #include <sys/types.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -31,11 +38,14 @@
 #include "util.h"
 
 #define SHELL_PATH	"/bin/sh"
+#define PAYLOAD_NAME	"hookgate-payload"	/* memfd, in /proc/PID/fd */
 #define TICK_MS		50		/* exit check when there is no pidfd */
-#define WRITE_CHUNK	(1024 * 1024)	/* pipe-max-size's default */
 #define READ_CHUNK	(16 * 1024)	/* scratch for output past the cap */
 #define DRAIN_DEFAULT	(1024 * 1024)	/* when F_GETPIPE_SZ fails */
 #define CLOSE_LOOP_MAX	(1L << 20)	/* fd loop bound without close_range */
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC	0x0001U		/* <linux/memfd.h>; glibc < 2.27 */
+#endif
 
 /* How far a child got before it gave up; sent on the report pipe. */
 enum stage {
@@ -65,21 +75,15 @@ struct child_plan {
 /* One running command, as the parent sees it. */
 struct run_io {
 	pid_t			 pid;
-	int			 in_fd;		/* -1 once stdin is closed */
 	int			 out_fd;	/* -1 at EOF */
 	int			 report_fd;	/* -1 once read */
 	int			 pidfd;		/* -1: tick and waitid() */
-	const unsigned char	*input;		/* what is still to write */
-	size_t			 input_left;
 	int64_t			 term_at;	/* monotonic ms; -1: never */
 	int64_t			 kill_at;
 	int64_t			 grace_ms;
 	int			 term_sent;
 	int			 kill_sent;
 	int			 exited;	/* a zombie, not yet reaped */
-	int			 epipe;		/* a write raised SIGPIPE */
-	int			 sigpipe_pending; /* before we began */
-	sigset_t		 oldmask;	/* the caller's */
 	struct child_report	 report;
 	struct run_result	*res;
 };
@@ -282,114 +286,138 @@ signal_group(pid_t pid, int sig)
 		(void)kill(pid, sig);
 }
 
+/* An anonymous memory file (Linux 3.17), close-on-exec; -1 with errno
+   set where there is none (ENOSYS: an old kernel or a seccomp policy). */
+static int
+memfd_open(void)
+{
+#ifdef SYS_memfd_create
+	return (int)syscall(SYS_memfd_create, PAYLOAD_NAME, MFD_CLOEXEC);
+#else
+	errno = ENOSYS;
+	return -1;
+#endif
+}
+
 /*
- * Back to the caller's signal mask after fork(), plus SIGPIPE: a command
- * that closes its stdin early must not kill this process even if the
- * caller forgot runner_ignore_sigpipe(). restore_sigmask() undoes it.
+ * An unlinked, close-on-exec file in $TMPDIR (else /tmp): O_TMPFILE where
+ * the filesystem has it, else mkostemp() and unlink(). Returns the fd, or
+ * -1 with errno set.
  */
-static void
-block_sigpipe(struct run_io *io)
+static int
+tmpfile_open(void)
 {
-	sigset_t mask, pending;
+	const char *dir = getenv("TMPDIR");
+	char *path;
+	int fd, saved;
 
-	mask = io->oldmask;
-	sigaddset(&mask, SIGPIPE);
-	(void)pthread_sigmask(SIG_SETMASK, &mask, NULL);
-	io->sigpipe_pending = sigpending(&pending) == 0 &&
-	    sigismember(&pending, SIGPIPE) == 1;
+	if (dir == NULL || dir[0] == '\0')
+		dir = "/tmp";
+#ifdef O_TMPFILE
+	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) != -1)
+		return fd;
+#endif
+	path = xasprintf("%s/" PAYLOAD_NAME ".XXXXXX", dir);
+	if ((fd = mkostemp(path, O_CLOEXEC)) != -1)
+		(void)unlink(path);
+	saved = errno;
+	free(path);
+	errno = saved;
+	return fd;
 }
 
-/* Discards the SIGPIPE our own write raised, then restores the caller's
-   mask; a SIGPIPE that was pending before is left alone. */
-static void
-restore_sigmask(struct run_io *io)
+/* Writes all of buf; returns 0, or -1 with errno set. */
+static int
+write_all(int fd, const unsigned char *buf, size_t len)
 {
-	static const struct timespec zero;
-	sigset_t pipe_set;
+	ssize_t n;
 
-	if (io->epipe && !io->sigpipe_pending) {
-		sigemptyset(&pipe_set);
-		sigaddset(&pipe_set, SIGPIPE);
-		(void)sigtimedwait(&pipe_set, NULL, &zero);
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
 	}
-	(void)pthread_sigmask(SIG_SETMASK, &io->oldmask, NULL);
+	return 0;
 }
 
 /*
- * Creates the three pipes (stdin, output, exec report) and forks. On
- * success io holds our ends, non-blocking, and the child is on its way to
- * execve(). Returns 0, or -1 with errno set and nothing left open.
+ * The command's stdin: an anonymous file (memfd, else unlinked temporary
+ * file) holding all of buf, positioned at its start. The offset is shared
+ * with the child through the open file description, so it is set here,
+ * before fork(), and never touched again. A file size limit (RLIMIT_FSIZE)
+ * below len is EFBIG before anything is written: the write would raise
+ * SIGXFSZ, which would end this process. Returns the fd (close-on-exec),
+ * or -1 with errno set.
+ */
+static int
+payload_open(const unsigned char *buf, size_t len)
+{
+	struct rlimit rl;
+	int fd, saved;
+
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    len > rl.rlim_cur) {
+		errno = EFBIG;
+		return -1;
+	}
+	if ((fd = memfd_open()) == -1 && (fd = tmpfile_open()) == -1)
+		return -1;
+	if (write_all(fd, buf, len) == 0 && lseek(fd, 0, SEEK_SET) == 0)
+		return fd;
+	saved = errno;
+	(void)close(fd);
+	errno = saved;
+	return -1;
+}
+
+/*
+ * Creates the output and exec report pipes and forks; plan->fd[0] is the
+ * payload file, which stays the caller's to close. On success io holds our
+ * ends, non-blocking, and the child is on its way to execve(). Returns 0,
+ * or -1 with errno set and nothing of ours left open.
  */
 static int
 run_fork(struct run_io *io, struct child_plan *plan)
 {
-	int p[6] = { -1, -1, -1, -1, -1, -1 };
-	sigset_t all;
+	int p[4] = { -1, -1, -1, -1 };
+	sigset_t all, old;
 	int i, saved;
 
-	if (pipe2(p, O_CLOEXEC) == -1 || pipe2(p + 2, O_CLOEXEC) == -1 ||
-	    pipe2(p + 4, O_CLOEXEC) == -1) {
+	if (pipe2(p, O_CLOEXEC) == -1 || pipe2(p + 2, O_CLOEXEC) == -1) {
 		saved = errno;
-		for (i = 0; i < 6; i++)
+		for (i = 0; i < 4; i++)
 			close_fd(&p[i]);
 		errno = saved;
 		return -1;
 	}
-	plan->fd[0] = p[0];
-	plan->fd[1] = plan->fd[2] = p[3];	/* one pipe keeps the order */
-	plan->report_fd = p[5];
+	plan->fd[1] = plan->fd[2] = p[1];	/* one pipe keeps the order */
+	plan->report_fd = p[3];
 
 	/* No handler of ours may run in the child before it resets them. */
 	sigfillset(&all);
-	(void)pthread_sigmask(SIG_SETMASK, &all, &io->oldmask);
+	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
 	if ((io->pid = fork()) == 0)
 		child_exec(plan);
 	saved = errno;
-	block_sigpipe(io);
-	close_fd(&p[0]);
+	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
+	close_fd(&p[1]);
 	close_fd(&p[3]);
-	close_fd(&p[5]);
 	if (io->pid == -1) {
-		restore_sigmask(io);
-		close_fd(&p[1]);
+		close_fd(&p[0]);
 		close_fd(&p[2]);
-		close_fd(&p[4]);
 		errno = saved;
 		return -1;
 	}
-	io->in_fd = p[1];
-	io->out_fd = p[2];
-	io->report_fd = p[4];
-	set_nonblock(io->in_fd);
+	io->out_fd = p[0];
+	io->report_fd = p[2];
 	set_nonblock(io->out_fd);
 	set_nonblock(io->report_fd);
 	io->pidfd = open_pidfd(io->pid);
 	return 0;
-}
-
-/* Writes as much input as the pipe takes now; closes stdin once all is
-   written or the command stopped reading. */
-static void
-feed_input(struct run_io *io)
-{
-	size_t len;
-	ssize_t n;
-
-	len = io->input_left < WRITE_CHUNK ? io->input_left : WRITE_CHUNK;
-	if (len > 0) {
-		n = write(io->in_fd, io->input, len);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n == -1 && errno == EPIPE)
-			io->epipe = 1;
-		if (n > 0) {
-			io->input += n;
-			io->input_left -= (size_t)n;
-		}
-		if (n > 0 && io->input_left > 0)
-			return;
-	}
-	close_fd(&io->in_fd);	/* EOF for the command */
 }
 
 /*
@@ -515,28 +543,24 @@ next_wait(const struct run_io *io, int64_t now)
 }
 
 /*
- * Feeds stdin, collects output and enforces the deadline in one poll()
- * loop until the child has exited, then takes what it left in the pipe.
- * The loop ends on the child's exit, not on EOF: a backgrounded grandchild
- * may hold the output pipe open for as long as it likes.
+ * Collects output and enforces the deadline in one poll() loop until the
+ * child has exited, then takes what it left in the pipe. The loop ends on
+ * the child's exit, not on EOF: a backgrounded grandchild may hold the
+ * output pipe open for as long as it likes.
  */
 static void
 run_loop(struct run_io *io)
 {
-	struct pollfd pfd[4];
+	struct pollfd pfd[3];
 
-	if (io->input_left == 0)
-		close_fd(&io->in_fd);
 	while (!child_exited(io)) {
-		pfd[0].fd = io->in_fd;		/* poll() skips fds < 0 */
-		pfd[0].events = POLLOUT;
-		pfd[1].fd = io->out_fd;
+		pfd[0].fd = io->out_fd;		/* poll() skips fds < 0 */
+		pfd[0].events = POLLIN;
+		pfd[1].fd = io->report_fd;
 		pfd[1].events = POLLIN;
-		pfd[2].fd = io->report_fd;
+		pfd[2].fd = io->pidfd;
 		pfd[2].events = POLLIN;
-		pfd[3].fd = io->pidfd;
-		pfd[3].events = POLLIN;
-		if (poll(pfd, 4, next_wait(io, mono_ms())) == -1) {
+		if (poll(pfd, 3, next_wait(io, mono_ms())) == -1) {
 			if (errno == EINTR)
 				continue;
 			/* Cannot supervise it: do not let it run on. */
@@ -545,17 +569,14 @@ run_loop(struct run_io *io)
 			break;
 		}
 		if (pfd[0].revents != 0)
-			feed_input(io);
-		if (pfd[1].revents != 0)
 			(void)read_output(io);
-		if (pfd[2].revents != 0)
+		if (pfd[1].revents != 0)
 			read_report(io);
-		if (pfd[3].revents != 0)
+		if (pfd[2].revents != 0)
 			io->exited = 1;
 		else
 			enforce_deadline(io, mono_ms());
 	}
-	close_fd(&io->in_fd);
 	drain_output(io);
 	if (io->report_fd != -1)
 		read_report(io);
@@ -637,6 +658,7 @@ runner_run(const struct run_spec *spec, struct run_result *res)
 	struct child_plan plan;
 	struct run_io io;
 	int64_t t0;
+	int rv, saved;
 
 	memset(res, 0, sizeof(*res));
 	res->output = xmalloc(RUNNER_CAPTURE_MAX + 1);
@@ -658,13 +680,18 @@ runner_run(const struct run_spec *spec, struct run_result *res)
 
 	memset(&io, 0, sizeof(io));
 	io.res = res;
-	io.input = spec->input;
-	io.input_left = spec->input != NULL ? spec->input_len : 0;
 	io.term_at = spec->timeout_ms > 0 ? t0 + spec->timeout_ms : -1;
 	io.grace_ms = spec->kill_grace_ms > 0 ? spec->kill_grace_ms :
 	    RUNNER_KILL_GRACE_MS;
-	if (run_fork(&io, &plan) == -1)
-		return spawn_failed(res, "cannot start ", SHELL_PATH, errno);
+	if ((plan.fd[0] = payload_open(spec->input,
+	    spec->input != NULL ? spec->input_len : 0)) == -1)
+		return spawn_failed(res, "cannot put the payload in a file",
+		    "", errno);
+	rv = run_fork(&io, &plan);
+	saved = errno;
+	(void)close(plan.fd[0]);	/* the child has its own */
+	if (rv == -1)
+		return spawn_failed(res, "cannot start ", SHELL_PATH, saved);
 
 	run_loop(&io);
 	run_reap(&io);
@@ -672,7 +699,6 @@ runner_run(const struct run_spec *spec, struct run_result *res)
 	close_fd(&io.out_fd);
 	close_fd(&io.report_fd);
 	close_fd(&io.pidfd);
-	restore_sigmask(&io);
 	res->duration_ms = mono_ms() - t0;
 	res->output = xrealloc(res->output, res->output_len + 1);
 	res->output[res->output_len] = '\0';

@@ -1,8 +1,8 @@
 /*
  * runner.h -- spawning one command: /bin/sh -c RUN in a working directory,
- * the raw payload on stdin, a clean environment, its own process group, a
- * timeout, and the first bytes of its output kept. The only module that
- * forks (for commands and for the detached drainer).
+ * the raw payload on stdin (a file, not a pipe), a clean environment, its
+ * own process group, a timeout, and the first bytes of its output kept.
+ * The only module that forks (for commands and for the detached drainer).
  *
  * runner_run() is safe to call from several threads at once: everything
  * the child needs is prepared before fork(), and the child only makes
@@ -21,7 +21,7 @@ struct run_spec {
 	const char		*command;	/* for /bin/sh -c */
 	const char		*workdir;	/* absolute */
 	char *const		*env;		/* NULL-terminated "NAME=value" */
-	const unsigned char	*input;		/* written to stdin, exactly */
+	const unsigned char	*input;		/* stdin, exactly; NULL: empty */
 	size_t			 input_len;
 	int64_t			 timeout_ms;	/* then SIGTERM to the group */
 	int64_t			 kill_grace_ms;	/* then SIGKILL; 0: default */
@@ -43,11 +43,14 @@ struct run_result {
 };
 
 /*
- * Runs the command to its end (or its timeout) and fills res. stdin gets
- * the input and is then closed; stdout and stderr are drained in the same
- * poll() loop, so a command that writes a lot before reading cannot
- * deadlock. Returns 0 when the command ran (whatever its outcome), -1 when
- * it could not be started (res->spawn_error says why).
+ * Runs the command to its end (or its timeout) and fills res. stdin is an
+ * anonymous file -- a memfd ("hookgate-payload"), else an unlinked file
+ * in $TMPDIR or /tmp -- that holds all of the input, byte for byte,
+ * before the command starts, positioned at its start: the command reads
+ * the whole input even if this process dies meanwhile, may seek in it,
+ * and blocks nothing by not reading it. stdout and stderr are drained in
+ * a poll() loop. Returns 0 when the command ran (whatever its outcome), -1
+ * when it could not be started (res->spawn_error says why).
  *
  * Details the caller may rely on:
  * - res->output is never NULL afterwards, is NUL-terminated (at
@@ -55,8 +58,12 @@ struct run_result {
  *   also after -1.
  * - On -1, res->output holds one line saying what failed ("hookgate:
  *   cannot change to DIR: ...", "hookgate: cannot start /bin/sh:
- *   ..."), for the attempt log. When the child got as far as chdir() or
- *   execve() and failed there, it also shows as exited with status 127.
+ *   ...", "hookgate: cannot put the payload in a file: ..." -- no room,
+ *   no fd, or EFBIG for an input over RLIMIT_FSIZE, checked so that no
+ *   SIGXFSZ is raised), for the attempt log. When the child was forked
+ *   and failed before execve() succeeded (chdir(), execve()), it also
+ *   shows as exited with status 127; a failure before fork() (the
+ *   payload's file, the pipes, fork() itself) leaves exited 0.
  *   A command the shell cannot find is not a spawn error: the shell ran
  *   and exited 127, runner_run() returns 0.
  * - timeout_ms <= 0 means no timeout; env NULL means an empty
@@ -68,8 +75,8 @@ struct run_result {
  *   no longer read: runner_run() returns once the command itself has
  *   exited, and a background process that keeps the output pipe gets
  *   EPIPE (SIGPIPE) on its next write. Daemons should redirect output.
- * - A SIGPIPE raised by writing to a command that stopped reading is
- *   swallowed even if the caller did not call runner_ignore_sigpipe().
+ * - It writes to no pipe, so it raises no SIGPIPE in the caller, whether
+ *   or not the caller called runner_ignore_sigpipe().
  */
 int	 runner_run(const struct run_spec *, struct run_result *res);
 void	 runner_result_free(struct run_result *);
@@ -85,9 +92,10 @@ void	 runner_result_free(struct run_result *);
 int	 runner_spawn_detached(char *const argv[], char *const envp[]);
 
 /*
- * Ignores SIGPIPE in the calling process (the drainer), so a command that
- * closes its stdin early cannot kill it; runner_run() gives children every
- * signal's default disposition back before execve().
+ * Ignores SIGPIPE in the calling process (the drainer), so that a write to
+ * a pipe or socket whose reader is gone fails with EPIPE rather than
+ * killing it; runner_run() gives children every signal's default
+ * disposition back before execve().
  */
 void	 runner_ignore_sigpipe(void);
 

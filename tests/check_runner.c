@@ -1,9 +1,10 @@
 /*
  * check_runner.c -- runner_run() and runner_spawn_detached() against real
- * child processes: exact stdin, output capture, environment, working
- * directory, exit statuses, timeouts and process groups, fd hygiene,
- * concurrent runs; and again, in part, with pidfd_open and close_range
- * failing as on older kernels.
+ * child processes: exact stdin (a file, whole before the command starts),
+ * output capture, environment, working directory, exit statuses, timeouts
+ * and process groups, fd hygiene, concurrent runs; and again, in part,
+ * with pidfd_open, close_range and memfd_create failing as on older
+ * kernels.
  */
 
 #include <sys/types.h>
@@ -11,6 +12,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -231,6 +233,111 @@ START_TEST(stdin_exact)
 	runner_result_free(&res);
 	rm_rf(dir);
 	free(dir);
+}
+END_TEST
+
+/*
+ * stdin is a regular file holding the whole payload, not a pipe: the
+ * command may stat it and read it twice (again through /dev/stdin).
+ */
+START_TEST(stdin_is_file)
+{
+	static const char in[] = "{\"ok\":true}\n";
+	struct run_result res;
+
+	ck_assert_int_eq(run_in(&res, "[ -f /dev/stdin ] && [ ! -p /dev/stdin ] "
+	    "&& wc -c && cat /dev/stdin && exec 0<&- && echo closed", "/",
+	    in, sizeof(in) - 1, 5000, 0), 0);
+	ck_assert_int_eq(res.exited, 1);
+	ck_assert_int_eq(res.status, 0);
+	ck_assert_str_eq(res.output, "12\n{\"ok\":true}\nclosed\n");
+	runner_result_free(&res);
+}
+END_TEST
+
+/* Where memfd_create works, stdin is one, named for what it holds. */
+START_TEST(stdin_is_memfd)
+{
+	struct run_result res;
+
+	ck_assert_int_eq(run_in(&res, "readlink /proc/$$/fd/0", "/", "x", 1,
+	    5000, 0), 0);
+	ck_assert_int_eq(res.status, 0);
+	ck_assert_msg(strncmp(res.output, "/memfd:hookgate-payload", 23) == 0,
+	    "stdin is %s", res.output);
+	runner_result_free(&res);
+}
+END_TEST
+
+/*
+ * The payload is whole even when the process that ran the command dies
+ * right after starting it, before the command has read a byte: a helper
+ * process calls runner_run() and is SIGKILLed once the command has
+ * started. The command, in its own session, outlives it, reads its stdin
+ * 0.3 s later and renames its copy into place only when cat succeeded.
+ */
+START_TEST(stdin_survives_parent)
+{
+	struct run_result res;
+	unsigned char *in, *got;
+	char *dir, started[512], out[512];
+	size_t got_len;
+	pid_t helper;
+	int st;
+
+	in = make_payload(MIB);
+	dir = make_tmpdir();
+	snprintf(started, sizeof(started), "%s/started", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	if ((helper = fork()) == 0) {
+		(void)run_in(&res, "touch started; sleep 0.3; "
+		    "cat > out.tmp && mv out.tmp out", dir, in, MIB, 10000, 0);
+		_exit(0);
+	}
+	ck_assert_int_gt(helper, 0);
+	ck_assert_msg(wait_for_file(started, 5000), "the command never ran");
+	ck_assert_int_eq(kill(helper, SIGKILL), 0);
+	ck_assert_int_eq(waitpid(helper, &st, 0), helper);
+	ck_assert(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	ck_assert_msg(wait_for_file(out, 5000), "the command did not finish");
+	got = slurp(out, &got_len);
+	ck_assert_uint_eq(got_len, MIB);
+	ck_assert_msg(memcmp(got, in, MIB) == 0, "stdin differs");
+	free(got);
+	free(in);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
+ * A payload that cannot be put in a file (here: RLIMIT_FSIZE below its
+ * size) is a spawn error, not an outcome of the command, which never
+ * starts; and the SIGXFSZ such a write would raise does not end us.
+ */
+START_TEST(payload_too_big_for_limit)
+{
+	static const char big[8192];
+	struct run_result res;
+	struct rlimit rl;
+	int fds;
+
+	ck_assert_int_eq(getrlimit(RLIMIT_FSIZE, &rl), 0);
+	rl.rlim_cur = 4096;
+	ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+	fds = count_fds();
+	ck_assert_int_eq(run_in(&res, "echo ran", "/", big, sizeof(big),
+	    5000, 0), -1);
+	ck_assert_int_eq(res.spawn_error, EFBIG);
+	ck_assert_int_eq(res.exited, 0);
+	ck_assert_ptr_nonnull(strstr(res.output, "payload"));
+	ck_assert_ptr_null(strstr(res.output, "ran"));
+	runner_result_free(&res);
+	ck_assert_int_eq(count_fds(), fds);
+	/* Up to the limit is fine. */
+	ck_assert_int_eq(run_in(&res, "wc -c", "/", big, 4096, 5000, 0), 0);
+	ck_assert_str_eq(res.output, "4096\n");
+	runner_result_free(&res);
 }
 END_TEST
 
@@ -758,11 +865,14 @@ deny_syscalls(const long *nr, size_t n, int err)
 	return 0;
 }
 
+static int syscalls_denied;	/* old_kernel()'s filter is in place */
+
 /*
- * Fixture for the "fallback" case: pidfd_open and close_range fail with
- * ENOSYS, as on kernels before 5.3 and 5.9, so the runner must notice
- * exits by polling waitid() and close fds in a loop (kept cheap by a
- * small RLIMIT_NOFILE).
+ * Fixture for the "fallback" case: pidfd_open, close_range and
+ * memfd_create fail with ENOSYS, as on kernels before 5.3, 5.9 and 3.17
+ * (or under a seccomp policy), so the runner must notice exits by polling
+ * waitid(), close fds in a loop (kept cheap by a small RLIMIT_NOFILE) and
+ * put the payload in an unlinked temporary file.
  */
 static void
 old_kernel(void)
@@ -773,6 +883,9 @@ old_kernel(void)
 #endif
 #ifdef SYS_close_range
 		SYS_close_range,
+#endif
+#ifdef SYS_memfd_create
+		SYS_memfd_create,
 #endif
 	};
 	struct rlimit rl;
@@ -787,7 +900,34 @@ old_kernel(void)
 	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
 	if (deny_syscalls(nr, sizeof(nr) / sizeof(nr[0]), ENOSYS) == -1)
 		fprintf(stderr, "fallback paths not exercised\n");
+	else
+		syscalls_denied = 1;
 }
+
+/*
+ * Without memfd_create (the fallback fixture) the payload goes to an
+ * unlinked file in $TMPDIR; where none can be made, the command does not
+ * start and the reason is a spawn error.
+ */
+START_TEST(payload_no_tmpdir)
+{
+	struct run_result res;
+
+	ck_assert_int_eq(setenv("TMPDIR", "/nonexistent/hookgate", 1), 0);
+	if (!syscalls_denied) {
+		/* memfd_create still works: TMPDIR is not needed. */
+		ck_assert_int_eq(run_in(&res, "cat", "/", "x", 1, 5000, 0), 0);
+		ck_assert_str_eq(res.output, "x");
+		runner_result_free(&res);
+		return;
+	}
+	ck_assert_int_eq(run_in(&res, "echo ran", "/", "x", 1, 5000, 0), -1);
+	ck_assert_int_eq(res.spawn_error, ENOENT);
+	ck_assert_int_eq(res.exited, 0);
+	ck_assert_ptr_nonnull(strstr(res.output, "payload"));
+	runner_result_free(&res);
+}
+END_TEST
 
 /*
  * LeakSanitizer's hook, asked at exit: its leak check clones a tracer,
@@ -856,6 +996,10 @@ main(void)
 	tcase_set_timeout(io, 60);
 	tcase_add_loop_test(io, stdin_exact, 0,
 	    sizeof(payloads) / sizeof(payloads[0]));
+	tcase_add_test(io, stdin_is_file);
+	tcase_add_test(io, stdin_is_memfd);
+	tcase_add_test(io, stdin_survives_parent);
+	tcase_add_test(io, payload_too_big_for_limit);
 	tcase_add_test(io, echo_back_1mib);
 	tcase_add_test(io, output_before_input);
 	tcase_add_loop_test(io, input_never_read, 0, 2);
@@ -885,6 +1029,11 @@ main(void)
 
 	tcase_set_timeout(fallback, 60);
 	tcase_add_checked_fixture(fallback, old_kernel, NULL);
+	tcase_add_loop_test(fallback, stdin_exact, 0,
+	    sizeof(payloads) / sizeof(payloads[0]));
+	tcase_add_test(fallback, stdin_is_file);
+	tcase_add_test(fallback, stdin_survives_parent);
+	tcase_add_test(fallback, payload_no_tmpdir);
 	tcase_add_loop_test(fallback, exit_status, 0,
 	    sizeof(statuses) / sizeof(statuses[0]));
 	tcase_add_test(fallback, output_before_input);
