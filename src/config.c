@@ -177,6 +177,8 @@ static const struct key hookgate_keys[] = {
 	{ "accepted_status", CHOICE(status_choices, "202 or 200"),
 	    CFG(accepted_status) },
 	{ "workers", set_int, CFG(workers), RANGE(1, INT_MAX, HINT_WHOLE1) },
+	{ "threads", set_int, CFG(threads), RANGE(1, CONFIG_THREADS_MAX,
+	    "a whole number from 1 to 64") },
 	{ "max_queue", set_long, CFG(max_queue),
 	    RANGE(1, LONG_MAX, HINT_WHOLE1) },
 	{ "retention", set_duration, CFG(retention),
@@ -988,6 +990,7 @@ config_new(const char *path)
 	cfg->max_body = 1024 * 1024;
 	cfg->accepted_status = 202;
 	cfg->workers = 2;
+	cfg->threads = CONFIG_THREADS_DEFAULT;
 	cfg->max_queue = 10000;
 	cfg->retention = 30 * 86400;
 	cfg->durability = DURABILITY_FSYNC;

@@ -75,6 +75,9 @@ struct sigconfig {
 	char		*prefix;	/* hmac: e.g. "sha256=", or NULL */
 };
 
+#define CONFIG_THREADS_DEFAULT	8
+#define CONFIG_THREADS_MAX	64
+
 struct config {
 	char		*path;		/* absolute path of the file loaded */
 	char		*dir;		/* its folder: base of relative paths */
@@ -82,6 +85,7 @@ struct config {
 	size_t		 max_body;
 	int		 accepted_status;	/* 202 or 200 */
 	int		 workers;
+	int		 threads;	/* requests in flight per FastCGI process */
 	long		 max_queue;
 	long long	 retention;	/* seconds */
 	enum durability	 durability;

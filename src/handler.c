@@ -23,9 +23,24 @@
 /* How often a long-lived process looks at its config file's mtime. */
 #define RELOAD_CHECK_MS		1000
 
+/*
+ * A config and the store opened for it. Each request holds the setup in
+ * force when it starts until it has answered, so a reload never frees a
+ * config or closes a store under a request of another thread: the last
+ * holder frees it. A reload that keeps the store's settings shares the
+ * open store with the new setup (store_hold()).
+ */
+struct setup {
+	struct config	*cfg;		/* owned */
+	struct store	*store;		/* a hold; opened on first use */
+	int		 refs;		/* under handler.mu */
+};
+
 /* What one request carries through the checks; lives on the stack. */
 struct delivery {
 	struct request	*req;
+	struct setup	*su;		/* held for the request */
+	const struct config *cfg;	/* su->cfg */
 	struct answer	 ans;
 	struct event	 ev;
 	const char	*method;
@@ -56,37 +71,75 @@ handler_load(const char *path)
 	return cfg;
 }
 
+/* A setup of cfg (taken over) with one reference: the handler's. */
+static struct setup *
+setup_new(struct config *cfg)
+{
+	struct setup *su = xcalloc(1, sizeof(*su));
+
+	su->cfg = cfg;
+	su->refs = 1;
+	return su;
+}
+
+/* Drops a reference; under h->mu. The last frees the setup. */
+static void
+setup_unref(struct setup *su)
+{
+	if (su == NULL || --su->refs > 0)
+		return;
+	store_close(su->store);
+	config_free(su->cfg);
+	free(su);
+}
+
 void
 handler_init(struct handler *h, const char *path)
 {
+	struct config *cfg;
+
 	memset(h, 0, sizeof(*h));
+	if (pthread_mutex_init(&h->mu, NULL) != 0)
+		fatal_oom();
 	h->config_path = xstrdup(path);
 	h->mtime = file_mtime(path);
 	h->checked_ms = now_ms();
-	h->cfg = handler_load(path);
-	if (h->cfg != NULL && log_open(h->cfg->log) == -1)
+	if ((cfg = handler_load(path)) == NULL)
+		return;
+	h->cur = setup_new(cfg);
+	if (log_open(cfg->log) == -1)
 		log_write(LOG_LEVEL_ERROR, "msg=\"cannot open log file, "
-		    "using stderr\" path=%s", h->cfg->log);
+		    "using stderr\" path=%s", cfg->log);
 }
 
+/* After every request thread has ended. */
 void
 handler_cleanup(struct handler *h)
 {
-	store_close(h->store);
-	config_free(h->cfg);
+	setup_unref(h->cur);
 	free(h->config_path);
+	pthread_mutex_destroy(&h->mu);
 	memset(h, 0, sizeof(*h));
 }
 
+/* Do two configs open the store with the same settings? */
+static int
+same_store(const struct config *a, const struct config *b)
+{
+	return strcmp(a->state_dir, b->state_dir) == 0 &&
+	    a->durability == b->durability && a->max_body == b->max_body;
+}
+
 /*
- * Reloads the config when its file changed; a config that fails to load is
- * logged and the last good one stays in force. Checked at most once a
- * second so a busy responder does not stat() per request.
+ * Reloads the config when its file changed; under h->mu. A config that
+ * fails to load is logged and the last good one stays in force. Checked
+ * at most once a second so a busy responder does not stat() per request.
  */
 static void
 handler_maybe_reload(struct handler *h)
 {
 	struct config *cfg;
+	struct setup *su;
 	struct timespec mt;
 	int64_t now = now_ms();
 
@@ -99,39 +152,62 @@ handler_maybe_reload(struct handler *h)
 	h->mtime = mt;
 	if ((cfg = handler_load(h->config_path)) == NULL)
 		return;		/* the last good config stays in force */
-	if (h->cfg == NULL) {
-		h->cfg = cfg;
-		return;
-	}
-	/* Store settings changed: reopen with the new ones on next use. */
-	if (strcmp(cfg->state_dir, h->cfg->state_dir) != 0 ||
-	    cfg->durability != h->cfg->durability ||
-	    cfg->max_body != h->cfg->max_body) {
-		store_close(h->store);
-		h->store = NULL;
-	}
-	config_free(h->cfg);
-	h->cfg = cfg;
+	su = setup_new(cfg);
+	if (h->cur != NULL && h->cur->store != NULL &&
+	    same_store(cfg, h->cur->cfg))
+		su->store = store_hold(h->cur->store);
+	setup_unref(h->cur);
+	h->cur = su;
 	log_write(LOG_LEVEL_INFO, "msg=\"config reloaded\" path=%s",
 	    h->config_path);
 }
 
-/* Opens the store on first use. Returns NULL (logged) when it cannot. */
+/* The setup in force, held until setup_release(); NULL if none loads. */
+static struct setup *
+setup_acquire(struct handler *h)
+{
+	struct setup *su;
+
+	pthread_mutex_lock(&h->mu);
+	handler_maybe_reload(h);
+	if ((su = h->cur) != NULL)
+		su->refs++;
+	pthread_mutex_unlock(&h->mu);
+	return su;
+}
+
+static void
+setup_release(struct handler *h, struct setup *su)
+{
+	pthread_mutex_lock(&h->mu);
+	setup_unref(su);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/*
+ * The setup's store, opened on first use (under h->mu, so one thread
+ * opens it while the others wait). Returns NULL (logged) when it cannot.
+ */
 static struct store *
-handler_store(struct handler *h)
+setup_store(struct handler *h, struct setup *su)
 {
 	struct store_options opt;
+	struct store *st;
 	char err[512];
 
-	if (h->store != NULL)
-		return h->store;
-	opt.max_body = h->cfg->max_body;
-	opt.durability = h->cfg->durability;
-	h->store = store_open(h->cfg->state_dir, &opt, err, sizeof(err));
-	if (h->store == NULL)
-		log_write(LOG_LEVEL_ERROR, "msg=\"store unavailable\" "
-		    "error=\"%s\"", err);
-	return h->store;
+	pthread_mutex_lock(&h->mu);
+	if (su->store == NULL) {
+		opt.max_body = su->cfg->max_body;
+		opt.durability = su->cfg->durability;
+		su->store = store_open(su->cfg->state_dir, &opt, err,
+		    sizeof(err));
+		if (su->store == NULL)
+			log_write(LOG_LEVEL_ERROR, "msg=\"store unavailable\" "
+			    "error=\"%s\"", err);
+	}
+	st = su->store;
+	pthread_mutex_unlock(&h->mu);
+	return st;
 }
 
 /* The path below the mount: PATH_INFO, else REQUEST_URI without query. */
@@ -176,11 +252,11 @@ check_health(struct handler *h, struct delivery *d,
 {
 	struct store *st;
 
-	if (!h->cfg->health || !is_health_path(d->req) ||
+	if (!d->cfg->health || !is_health_path(d->req) ||
 	    (strcmp(d->method, "GET") != 0 && strcmp(d->method, "HEAD") != 0))
 		return 0;
 	d->ans.head = strcmp(d->method, "HEAD") == 0;
-	if ((st = handler_store(h)) == NULL || store_count(st, counts) == -1) {
+	if ((st = setup_store(h, d->su)) == NULL || store_count(st, counts) == -1) {
 		answer_set(&d->ans, 503, "unavailable", "store unavailable");
 		d->ans.retry_after = RETRY_AFTER_UNAVAILABLE;
 		return 1;
@@ -193,7 +269,7 @@ check_health(struct handler *h, struct delivery *d,
 
 /* Method, transport, size, length and content type: the HTTP-level rows. */
 static int
-check_http(struct handler *h, struct delivery *d,
+check_http(struct delivery *d,
     const struct body_reader *rd)
 {
 	const char *https;
@@ -203,10 +279,10 @@ check_http(struct handler *h, struct delivery *d,
 		return reject(d, 405, "method not allowed");
 	}
 	https = request_param(d->req, "HTTPS");
-	if (h->cfg->require_https &&
+	if (d->cfg->require_https &&
 	    (https == NULL || strcasecmp(https, "on") != 0))
 		return reject(d, 403, "HTTPS required");
-	switch (request_read_body(d->req, rd, h->cfg->max_body)) {
+	switch (request_read_body(d->req, rd, d->cfg->max_body)) {
 	case BODY_OK:
 		break;
 	case BODY_TOO_LARGE:
@@ -226,14 +302,14 @@ check_http(struct handler *h, struct delivery *d,
 }
 
 static int
-check_signature(struct handler *h, struct delivery *d)
+check_signature(struct delivery *d)
 {
 	const char *reason = NULL;
 
-	if (h->cfg->sig.scheme == SCHEME_NONE)
+	if (d->cfg->sig.scheme == SCHEME_NONE)
 		log_write(LOG_LEVEL_WARN, "msg=\"signature checks are off "
 		    "(scheme = none)\"");
-	if (signature_verify(&h->cfg->sig, d->req, d->req->body,
+	if (signature_verify(&d->cfg->sig, d->req, d->req->body,
 	    d->req->body_len, time(NULL), &reason) != SIG_OK)
 		return reject(d, 401, reason != NULL ? reason :
 		    "invalid signature");
@@ -242,16 +318,16 @@ check_signature(struct handler *h, struct delivery *d)
 }
 
 static int
-check_event(struct handler *h, struct delivery *d)
+check_event(struct delivery *d)
 {
 	char msg[300];
 
-	switch (event_parse(&d->ev, d->req->body, d->req->body_len, h->cfg)) {
+	switch (event_parse(&d->ev, d->req->body, d->req->body_len, d->cfg)) {
 	case EVENT_OK:
 		break;
 	case EVENT_UNROUTED:
 		answer_set_id(&d->ans, d->ev.id, d->ev.id_len);
-		if (!h->cfg->unrouted_reject)
+		if (!d->cfg->unrouted_reject)
 			break;
 		snprintf(msg, sizeof(msg), "no route for type %s", d->ev.type);
 		return reject(d, 422, msg);
@@ -282,8 +358,8 @@ record_event(struct handler *h, struct delivery *d)
 	ne.body = d->req->body;
 	ne.body_len = d->req->body_len;
 	ne.queue = d->ev.route != NULL;
-	ne.max_queue = h->cfg->max_queue;
-	if ((st = handler_store(h)) == NULL) {
+	ne.max_queue = d->cfg->max_queue;
+	if ((st = setup_store(h, d->su)) == NULL) {
 		answer_set(&d->ans, 503, "unavailable", "store unavailable");
 		d->ans.retry_after = RETRY_AFTER_UNAVAILABLE;
 		return;
@@ -291,9 +367,11 @@ record_event(struct handler *h, struct delivery *d)
 	switch (store_accept(st, &ne)) {
 	case STORE_OK:
 		if (ne.queue) {
-			answer_set(&d->ans, h->cfg->accepted_status,
+			answer_set(&d->ans, d->cfg->accepted_status,
 			    "accepted", NULL);
+			pthread_mutex_lock(&h->mu);
 			h->work_queued = 1;
+			pthread_mutex_unlock(&h->mu);
 		} else
 			answer_set(&d->ans, 202, "ignored", NULL);
 		break;
@@ -331,6 +409,16 @@ log_outcome(const struct delivery *d)
 	    d->ans.error[0] ? log_quote(d->ans.error, err, sizeof(err)) : "");
 }
 
+/* The answer when no config has loaded yet. */
+static char *
+serve_unconfigured(struct delivery *d, size_t *len)
+{
+	answer_set(&d->ans, 503, "unavailable", "configuration error");
+	d->ans.retry_after = RETRY_AFTER_UNAVAILABLE;
+	log_outcome(d);
+	return respond_render(&d->ans, len);
+}
+
 char *
 handler_serve(struct handler *h, struct request *req,
     const struct body_reader *rd, size_t *len)
@@ -339,38 +427,61 @@ handler_serve(struct handler *h, struct request *req,
 	struct delivery d;
 	char *out;
 
-	handler_maybe_reload(h);
 	memset(&d, 0, sizeof(d));
 	d.req = req;
 	d.method = request_param(req, "REQUEST_METHOD");
 	if (d.method == NULL)
 		d.method = "";
-	if (h->cfg == NULL) {
-		answer_set(&d.ans, 503, "unavailable", "configuration error");
-		d.ans.retry_after = RETRY_AFTER_UNAVAILABLE;
-		log_outcome(&d);
-		return respond_render(&d.ans, len);
-	}
+	if ((d.su = setup_acquire(h)) == NULL)
+		return serve_unconfigured(&d, len);
+	d.cfg = d.su->cfg;
 	if (check_health(h, &d, &counts)) {
 		out = respond_render(&d.ans, len);
+		setup_release(h, d.su);
 		return out;
 	}
-	if (check_http(h, &d, rd) == 0 && check_signature(h, &d) == 0 &&
-	    check_event(h, &d) == 0)
+	if (check_http(&d, rd) == 0 && check_signature(&d) == 0 &&
+	    check_event(&d) == 0)
 		record_event(h, &d);
 	log_outcome(&d);
 	out = respond_render(&d.ans, len);
 	event_free(&d.ev);
+	setup_release(h, d.su);
 	return out;
 }
 
+/*
+ * The drainer is started outside the request's hold (a fork), with the
+ * config then in force; the checkpoint is Berkeley DB's to skip when the
+ * log has not grown enough.
+ */
 void
 handler_idle(struct handler *h)
 {
-	if (h->work_queued && h->cfg != NULL) {
-		dispatch_kick(h->cfg, h->config_path);
-		h->work_queued = 0;
-	}
-	if (h->store != NULL)
-		store_checkpoint(h->store);
+	struct setup *su;
+	int queued;
+
+	pthread_mutex_lock(&h->mu);
+	queued = h->work_queued;
+	h->work_queued = 0;
+	pthread_mutex_unlock(&h->mu);
+	if ((su = setup_acquire(h)) == NULL)
+		return;
+	if (queued)
+		dispatch_kick(su->cfg, h->config_path);
+	if (su->store != NULL)
+		store_checkpoint(su->store);
+	setup_release(h, su);
+}
+
+int
+handler_threads(struct handler *h)
+{
+	int n = 1;
+
+	pthread_mutex_lock(&h->mu);
+	if (h->cur != NULL)
+		n = h->cur->cfg->threads;
+	pthread_mutex_unlock(&h->mu);
+	return n;
 }

@@ -6,6 +6,7 @@
 #ifndef HOOKGATE_HANDLER_H
 #define HOOKGATE_HANDLER_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -14,10 +15,16 @@
 #include "request.h"
 #include "store.h"
 
-/* What a responder process keeps between requests. */
+/* A loaded config and the store opened for it; see handler.c. */
+struct setup;
+
+/*
+ * What a responder process keeps between requests, shared by its request
+ * threads: every function below may be called from several at once.
+ */
 struct handler {
-	struct config	*cfg;		/* owned; NULL while none loads */
-	struct store	*store;		/* owned; opened on first use */
+	pthread_mutex_t	 mu;		/* guards everything below */
+	struct setup	*cur;		/* in force; NULL while none loads */
 	char		*config_path;	/* owned; to notice changes */
 	struct timespec	 mtime;		/* of config_path when loaded */
 	int64_t		 checked_ms;	/* last look at mtime */
@@ -45,5 +52,8 @@ char	*handler_serve(struct handler *, struct request *req,
  * work was queued and none is alive, and checkpoints when due.
  */
 void	 handler_idle(struct handler *);
+
+/* Request threads a FastCGI process should run: the config's threads. */
+int	 handler_threads(struct handler *);
 
 #endif

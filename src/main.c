@@ -20,6 +20,7 @@
 #include "handler.h"
 #include "log.h"
 #include "request.h"
+#include "responder.h"
 #include "serve.h"
 #include "util.h"
 
@@ -136,7 +137,7 @@ responder(const char *config_opt, const char *argv0)
 		    err);
 		path = xstrdup(config_opt != NULL ? config_opt : "hookgate.conf");
 	}
-	rc = FCGX_IsCGI() ? cgi_request(path) : serve_fastcgi(0, path);
+	rc = FCGX_IsCGI() ? cgi_request(path) : responder_run(0, path);
 	free(path);
 	log_close();
 	return rc;

@@ -1,14 +1,11 @@
 /*
- * serve.c -- FastCGI serving. serve_fastcgi() is the accept loop of every
- * FastCGI responder: one started by the web server (mod_fcgid, lighttpd)
- * runs it on fd 0, the listening socket it was given. `hookgate serve`
- * binds a socket itself and keeps --workers processes running the same
- * loop on it, for servers that do not start FastCGI programs
- * (mod_proxy_fcgi, nginx).
+ * serve.c -- `hookgate serve`: binds a socket itself and keeps --workers
+ * processes running the FastCGI responder (responder.c) on it, for
+ * servers that do not start FastCGI programs (mod_proxy_fcgi, nginx).
  *
- * With main.c, the only file that includes fcgiapp.h. It forks, but its
- * children never exec: each worker is a copy of a parent that has not
- * opened the store, started a thread or initialised libfcgi.
+ * It forks, but its children never exec: each worker is a copy of a
+ * parent that has not opened the store, started a thread or initialised
+ * libfcgi.
  */
 #include <sys/types.h>
 #include <sys/prctl.h>
@@ -28,14 +25,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <fcgiapp.h>
-
 #include "cli.h"
 #include "config.h"
 #include "dispatch.h"
 #include "handler.h"
 #include "log.h"
 #include "request.h"
+#include "responder.h"
 #include "serve.h"
 #include "util.h"
 
@@ -76,100 +72,6 @@ struct workers {
 	int64_t		*started_ms;
 	int		 n;
 };
-
-static volatile sig_atomic_t stopping;
-
-/* SIGTERM and friends in a responder: finish the request in hand, then
-   leave the accept loop. */
-static void
-on_term(int sig)
-{
-	(void)sig;
-	stopping = 1;
-	FCGX_ShutdownPending();
-}
-
-/*
- * Catches the stop signals before libfcgi's own init would, and without
- * SA_RESTART, so that a blocked accept() returns with EINTR. They may
- * arrive blocked (a `serve` worker is forked with them blocked, so that
- * none is lost before this runs): they are unblocked once caught. Fills
- * *set with them.
- */
-static void
-install_signals(sigset_t *set)
-{
-	static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
-	struct sigaction sa;
-	size_t i;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_term;
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(set);
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		sigaction(sigs[i], &sa, NULL);
-		sigaddset(set, sigs[i]);
-	}
-	sigprocmask(SIG_UNBLOCK, set, NULL);
-}
-
-static ssize_t
-fcgi_read(void *ctx, void *buf, size_t len)
-{
-	FCGX_Stream *in = ctx;
-	int n;
-
-	if (len > 1 << 30)
-		len = 1 << 30;
-	n = FCGX_GetStr(buf, (int)len, in);
-	if (n == 0 && FCGX_GetError(in) != 0)
-		return -1;
-	return n;
-}
-
-/*
- * The stop signals are blocked while a request is in hand: libfcgi treats
- * a read or write interrupted by a signal as a broken connection, and the
- * request must be finished. One that came meanwhile is taken when they
- * are unblocked, before the next accept.
- */
-int
-serve_fastcgi(int listen_fd, const char *config_path)
-{
-	struct body_reader rd = { fcgi_read, NULL };
-	struct request *req;
-	struct handler h;
-	FCGX_Request r;
-	sigset_t stop;
-	char **e, *out;
-	size_t len;
-
-	install_signals(&stop);
-	if (FCGX_Init() != 0 ||
-	    FCGX_InitRequest(&r, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
-		return 1;
-	req = request_new();
-	handler_init(&h, config_path);
-	while (!stopping && FCGX_Accept_r(&r) >= 0) {
-		sigprocmask(SIG_BLOCK, &stop, NULL);
-		request_reset(req);
-		for (e = r.envp; *e != NULL; e++)
-			request_add_env(req, *e);
-		rd.ctx = r.in;
-		alarm(REQUEST_WATCHDOG_S);
-		out = handler_serve(&h, req, &rd, &len);
-		FCGX_PutStr(out, (int)len, r.out);
-		free(out);
-		FCGX_Finish_r(&r);
-		handler_idle(&h);
-		alarm(0);
-		sigprocmask(SIG_UNBLOCK, &stop, NULL);
-	}
-	handler_cleanup(&h);
-	request_free(req);
-	return 0;
-}
 
 static void
 serve_usage(FILE *fp)
@@ -441,8 +343,8 @@ listen_tcp(const struct listen_addr *a, const char *text, char *err,
 
 /*
  * Forks one worker on fd. The stop signals are blocked in the parent, so
- * the child is born with them blocked and serve_fastcgi() unblocks them
- * once its handlers are in place. A worker whose parent is killed outright
+ * the child is born with them blocked and responder_run() takes them
+ * with sigtimedwait(). A worker whose parent is killed outright
  * gets SIGTERM, so that nothing keeps serving unsupervised. Returns the
  * pid or -1.
  */
@@ -461,7 +363,7 @@ worker_start(int fd, const char *config_path)
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
 	sigprocmask(SIG_UNBLOCK, &chld, NULL);
-	exit(serve_fastcgi(fd, config_path));
+	exit(responder_run(fd, config_path));
 }
 
 /* Starts a worker in every empty slot whose last start is long enough

@@ -39,10 +39,13 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 #ifdef __linux__
+#include <sys/statvfs.h>
 #include <sys/vfs.h>
 #endif
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -69,8 +72,11 @@
 #define LOCK_TIMEOUT_US	(1000 * 1000)
 /* How often the watchdog expires lock waits that are past the timeout. */
 #define WATCHDOG_MS	200
-/* Deadlocks are normal under load: retry the whole transaction this often. */
-#define MAX_TRIES	8
+/*
+ * Deadlocks are normal under load (hash bucket splits among concurrent
+ * accepts): retry the whole transaction this often, after a random pause.
+ */
+#define MAX_TRIES	16
 /*
  * Log file size: Berkeley DB's default. A body larger than this is fine:
  * overflow pages are logged one page per record, so a 25 MiB body spans
@@ -81,6 +87,12 @@
 #define CACHE_BYTES	(4u * 1024 * 1024)
 /* How long one process trusts its count of pending jobs. */
 #define PENDING_TTL_MS	1000
+#define CHECKPOINT_KB	(16 * 1024)
+/*
+ * Room the region files (__db.001...) need when they are made: their
+ * sizes add up to about 6 MiB, the page cache most of it.
+ */
+#define REGION_SPACE	(8LL * 1024 * 1024)
 
 #define REC_VERSION	1
 #define REC_FIXED	(1 + 1 + 8 + 8 + 4 + 8)
@@ -116,6 +128,8 @@ struct store {
 	DB			*attempts;
 	char			*dir;
 	struct store_options	 opt;
+	atomic_int		 holds;		/* store_hold() + 1 */
+	unsigned		 abandoned;	/* handles_abandon() calls */
 
 	/* Operations hold it shared; a reopen holds it exclusive. */
 	pthread_rwlock_t	 rw;
@@ -629,6 +643,66 @@ db_open(DB_ENV *env, DB **dbp, const char *file, DBTYPE type)
 	return 0;
 }
 
+/* Calls fn on every region file (__db.001, ...) of dir; stops at an error. */
+static int
+regions_each(const char *dir, int (*fn)(int dirfd, const char *name))
+{
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	if ((d = opendir(dir)) == NULL)
+		return errno;
+	while (ret == 0 && (de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "__db.0", 6) == 0)
+			ret = fn(dirfd(d), de->d_name);
+	closedir(d);
+	return ret;
+}
+
+/* Gives the region file every block of its size now. */
+static int
+region_allocate(int dirfd, const char *name)
+{
+	struct stat st;
+	int fd, ret;
+
+	if ((fd = openat(dirfd, name, O_RDWR | O_CLOEXEC)) == -1)
+		return errno;
+	ret = fstat(fd, &st) == -1 ? errno :
+	    posix_fallocate(fd, 0, st.st_size);
+	close(fd);
+	return ret == EOPNOTSUPP || ret == EINVAL ? 0 : ret;
+}
+
+/*
+ * Berkeley DB maps its region files and touches their pages as it needs
+ * them; a page of a sparse file that the disk has no block for kills the
+ * process with SIGBUS instead of returning ENOSPC. So regions about to be
+ * made need REGION_SPACE free (else ENOSPC, which answers 503), and
+ * once open every block of them is allocated at once (regions_allocate()).
+ * Left: regions remade by a recovery on a full disk.
+ */
+static int
+regions_space(const char *dir)
+{
+	struct statvfs sv;
+	char *first = xasprintf("%s/__db.001", dir);
+	int exists = access(first, F_OK) == 0;
+
+	free(first);
+	if (exists || statvfs(dir, &sv) == -1)
+		return 0;
+	return (long long)sv.f_bavail * (long long)sv.f_frsize <
+	    REGION_SPACE ? ENOSPC : 0;
+}
+
+static int
+regions_allocate(const char *dir)
+{
+	return regions_each(dir, region_allocate);
+}
+
 /*
  * Opens the environment in s->dir (running recovery if a process died in
  * it) and the five databases into s. On failure every handle is closed
@@ -649,10 +723,16 @@ env_open(struct store *s, char *err, size_t errlen)
 		goto fail;
 	}
 	atomic_store(&s->panic, 0);
+	if ((ret = regions_space(s->dir)) != 0) {
+		(void)env->close(env, 0);
+		goto fail;
+	}
 	/* __db.register is created 0660 whatever mode we pass. */
 	old = umask(077);
 	ret = env->open(env, s->dir, ENV_FLAGS, FILE_MODE);
 	umask(old);
+	if (ret == 0)
+		ret = regions_allocate(s->dir);
 	if (ret != 0) {
 		(void)env->close(env, 0);
 		goto fail;
@@ -802,6 +882,7 @@ store_open(const char *dir, const struct store_options *opt, char *err,
 	s->dir = xstrdup(dir);
 	s->opt = *opt;
 	atomic_init(&s->panic, 0);
+	atomic_init(&s->holds, 1);
 	if (pthread_rwlock_init(&s->rw, NULL) != 0 ||
 	    pthread_mutex_init(&s->pmu, NULL) != 0)
 		fatal_oom();
@@ -818,6 +899,13 @@ store_open(const char *dir, const struct store_options *opt, char *err,
 	return s;
 }
 
+struct store *
+store_hold(struct store *s)
+{
+	atomic_fetch_add(&s->holds, 1);
+	return s;
+}
+
 int
 store_check_local(const char *dir, char *err, size_t errlen)
 {
@@ -827,7 +915,7 @@ store_check_local(const char *dir, char *err, size_t errlen)
 void
 store_close(struct store *s)
 {
-	if (s == NULL)
+	if (s == NULL || atomic_fetch_sub(&s->holds, 1) > 1)
 		return;
 	watchdog_stop(s);
 	handles_close(s);
@@ -835,7 +923,24 @@ store_close(struct store *s)
 }
 
 /*
- * Closes every handle and opens the environment again, which runs
+ * Lets go of the handles of an environment that panicked (another process
+ * found a dead one and ran recovery) without closing them: closing takes
+ * mutexes, and one a dead process held is never given back (Debian's
+ * libdb uses plain pthread mutexes), so a close could wait for ever --
+ * seen as requests stuck until the watchdog. Their memory, maps and
+ * descriptors (about ten) stay, counted in s->abandoned; such reopens
+ * come only after a crash.
+ */
+static void
+handles_abandon(struct store *s)
+{
+	s->events = s->bodies = s->inbox = s->jobs = s->attempts = NULL;
+	s->env = NULL;
+	s->abandoned++;
+}
+
+/*
+ * Gives up the handles and opens the environment again, which runs
  * recovery if a process died in it; why is the error that made us do it.
  * Only the first of several threads that saw generation gen fail does
  * it. Returns 0 or a Berkeley DB error.
@@ -851,7 +956,10 @@ store_reopen(struct store *s, unsigned long gen, int why)
 		/* A panicked environment complains of every handle: hush. */
 		if (s->env != NULL)
 			s->env->set_errcall(s->env, NULL);
-		handles_close(s);
+		if (atomic_load(&s->panic))
+			handles_abandon(s);
+		else
+			handles_close(s);	/* it stays registered else */
 		ret = env_open(s, err, sizeof(err));
 		s->gen++;
 		log_quote(db_strerror(why), qwhy, sizeof(qwhy));
@@ -861,7 +969,7 @@ store_reopen(struct store *s, unsigned long gen, int why)
 			    log_quote(err, q, sizeof(q)));
 		else
 			log_write(LOG_LEVEL_WARN, "msg=\"store reopened\" "
-			    "reason=%s", qwhy);
+			    "reason=%s abandoned=%u", qwhy, s->abandoned);
 	}
 	pthread_rwlock_unlock(&s->rw);
 	return ret;
@@ -995,8 +1103,42 @@ put_inbox(struct store *s, DB_TXN *txn, const struct store_new_event *ev,
 }
 
 /*
+ * Puts the log on disk up to its end, in the environment the accept used:
+ * a flush retried in a reopened environment would miss what the old one
+ * held in memory. Concurrent calls share a flush.
+ *
+ * Then asks once more, which fails if the environment panicked meanwhile:
+ * a process that finds a dead one sets the panic flag before its recovery
+ * reads the log, so no panic after our write means the recovery, if any,
+ * will see it; a panic means it may not have, and the caller's retry in
+ * the reopened environment decides. (A commit that syncs inside
+ * txn->commit() has the same window, unchecked.)
+ */
+static int
+log_durable(struct store *s)
+{
+	int ret;
+
+	if (s->opt.durability != DURABILITY_FSYNC)
+		return 0;	/* the commit wrote the log */
+	if ((ret = s->env->log_flush(s->env, NULL)) != 0)
+		return ret;
+	return s->env->log_flush(s->env, NULL);
+}
+
+/*
  * The accept transaction. The duplicate check comes first so that a
  * redelivery of a known id is "duplicate" even when the queue is full.
+ *
+ * With fsync durability the commit lets its locks go before the log is
+ * on disk, and the log is flushed before returning (early lock release):
+ * a commit waiting for its flush blocks no other, so the commits of every
+ * request in flight share one flush (group commit). A duplicate waits for
+ * the same flush, since the record it saw may not be on disk yet. A flush
+ * that fails (the environment panicked) fails the whole operation, and
+ * store_run() runs it again in the reopened environment, where the id is
+ * either there (recovered: duplicate) or not (accepted anew). With write
+ * durability the environment writes the log at commit.
  */
 static int
 op_accept(struct store *s, void *arg)
@@ -1016,10 +1158,16 @@ op_accept(struct store *s, void *arg)
 	if ((ret = put_body(s, txn, a->ev)) != 0 ||
 	    (a->ev->queue && (ret = put_inbox(s, txn, a->ev, a->now)) != 0))
 		goto fail;
-	/* Durability comes from the environment: no flags here. */
-	return txn->commit(txn, 0);
+	/* The flags: no sync in the commit with fsync; write's are the
+	   environment's (DB_TXN_WRITE_NOSYNC). */
+	if ((ret = txn->commit(txn, s->opt.durability == DURABILITY_FSYNC ?
+	    DB_TXN_NOSYNC : 0)) != 0)
+		return ret;
+	return log_durable(s);
 fail:
 	(void)txn->abort(txn);
+	if (ret == DB_KEYEXIST && (ret = log_durable(s)) == 0)
+		ret = DB_KEYEXIST;
 	return ret;
 }
 
@@ -1331,12 +1479,17 @@ store_count(struct store *s, struct store_counts *c)
 	return 0;
 }
 
-/* A checkpoint only when 1 MiB of log or 5 minutes have passed. */
+/*
+ * A checkpoint only when CHECKPOINT_KB of log or 5 minutes have passed:
+ * each writes every dirty page and syncs the databases, so under load a
+ * small threshold costs more than the recovery it shortens (at most that
+ * much log to replay).
+ */
 static int
 op_checkpoint(struct store *s, void *arg)
 {
 	(void)arg;
-	return s->env->txn_checkpoint(s->env, 1024, 5, 0);
+	return s->env->txn_checkpoint(s->env, CHECKPOINT_KB, 5, 0);
 }
 
 int

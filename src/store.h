@@ -93,7 +93,16 @@ struct store	*store_open(const char *dir, const struct store_options *,
  * as store_open() does. Returns 0, or -1 with a message in err.
  */
 int		 store_check_local(const char *dir, char *err, size_t errlen);
-/* Closes every handle cleanly so no recovery is needed. NULL-safe. */
+/*
+ * Another hold on an open handle, for a second owner (the config in force
+ * and the one before it, while requests still use that): each owner calls
+ * store_close() once. Returns s.
+ */
+struct store	*store_hold(struct store *s);
+/*
+ * Lets go of one hold; the last closes every handle cleanly so no
+ * recovery is needed. NULL-safe.
+ */
 void		 store_close(struct store *);
 
 /*

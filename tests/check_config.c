@@ -151,6 +151,7 @@ START_TEST(spec_example_loads)
 	ck_assert_uint_eq(cfg->max_body, 1024 * 1024);
 	ck_assert_int_eq(cfg->accepted_status, 202);
 	ck_assert_int_eq(cfg->workers, 2);
+	ck_assert_int_eq(cfg->threads, 8);
 	ck_assert_int_eq(cfg->max_queue, 10000);
 	ck_assert_int_eq(cfg->retention, 30 * 86400);
 	ck_assert_int_eq(cfg->durability, DURABILITY_FSYNC);
@@ -233,6 +234,7 @@ START_TEST(every_value_set)
 	    "max_body = 32M\n"
 	    "accepted_status = 200\n"
 	    "workers = 7\n"
+	    "threads = 64\n"
 	    "max_queue = 5\n"
 	    "retention = 1w\n"
 	    "durability = write\n"
@@ -263,6 +265,7 @@ START_TEST(every_value_set)
 	ck_assert_uint_eq(cfg->max_body, 32 * 1024 * 1024);
 	ck_assert_int_eq(cfg->accepted_status, 200);
 	ck_assert_int_eq(cfg->workers, 7);
+	ck_assert_int_eq(cfg->threads, 64);
 	ck_assert_int_eq(cfg->max_queue, 5);
 	ck_assert_int_eq(cfg->retention, 7 * 86400);
 	ck_assert_int_eq(cfg->durability, DURABILITY_WRITE);
@@ -425,6 +428,10 @@ static const struct {
 	    "bad value '201' for accepted_status: expected 202 or 200" },
 	{ "[hookgate]\nworkers = 0\n", 2,
 	    "bad value '0' for workers: expected a whole number >= 1" },
+	{ "[hookgate]\nthreads = 65\n", 2,
+	    "bad value '65' for threads: expected a whole number from 1 to 64" },
+	{ "[hookgate]\nthreads = 0\n", 2,
+	    "bad value '0' for threads: expected a whole number from 1 to 64" },
 	{ "[hookgate]\nworkers = -1\n", 2, "bad value '-1' for workers" },
 	{ "[hookgate]\nworkers = two\n", 2, "bad value 'two' for workers" },
 	{ "[hookgate]\nworkers = 3000000000\n", 2,

@@ -882,8 +882,13 @@ START_TEST(reopen_after_other_recovers)
 	ck_assert_int_eq(wait_exit(pid), 0);
 	ck_assert_int_eq(accept_id(s, "evt_D", 1, 0), STORE_OK);
 	ck_assert_uint_eq(s->gen, gen + 1);
-	/* The panicked environment's files were closed, not leaked. */
-	ck_assert_int_eq(count_fds(), fds);
+	/*
+	 * The panicked environment's handles were let go, not closed (a
+	 * close can wait for ever on a dead process's mutex): a bounded
+	 * number of descriptors stays open.
+	 */
+	ck_assert_uint_eq(s->abandoned, 1);
+	ck_assert_int_le(count_fds(), fds + 16);
 	ck_assert_int_eq(has_id(s, "evt_A"), 1);
 	ck_assert_int_eq(has_id(s, "evt_C"), 0);
 	ck_assert_int_eq(has_id(s, "evt_D"), 1);

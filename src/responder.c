@@ -1,0 +1,396 @@
+/*
+ * responder.c -- the FastCGI responder. The config's `threads` request
+ * threads accept on the one listening socket and share one handler (the
+ * config and the store). Several requests in flight per process is what
+ * lets durable commits share a log flush: Berkeley DB writes and syncs
+ * the log once for every transaction waiting when a flush starts (group
+ * commit), so N requests committing together cost about one fdatasync,
+ * not N, and none is answered before its commit is on disk.
+ *
+ * The main thread takes no requests. The stop signals are blocked in
+ * every thread and the main thread takes them with sigtimedwait(); it
+ * also ends the process when a request is stuck, and at a stop wakes the
+ * threads blocked in accept() with SIGWAKE. No signal reaches a thread
+ * while it reads or answers a request: libfcgi takes an interrupted read
+ * or write for a broken connection.
+ *
+ * With main.c and serve.c, the only files that include fcgiapp.h.
+ */
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "handler.h"
+#include "log.h"
+#include "request.h"
+#include "responder.h"
+#include "util.h"
+
+/* Interrupts accept() in a request thread; never sent by anyone else. */
+#define SIGWAKE			(SIGRTMIN + 1)
+/* Touched pages only count, but hosts cap address space (RLIMIT_AS). */
+#define THREAD_STACK		(512 * 1024)
+/* While stopping, SIGWAKE is sent again this often: one that comes just
+   before a thread blocks in accept() would otherwise be missed. */
+#define WAKE_RESEND_MS		100
+/* How often the main thread looks for a stuck request. */
+#define TICK_S			1
+/* The exit status of a process that ended itself over a stuck request. */
+#define EXIT_STUCK		70
+
+struct responder;
+
+/* One request thread, as the main thread sees it. */
+struct rthread {
+	pthread_t		 tid;
+	struct responder	*rs;
+	atomic_llong		 busy_since;	/* ms; 0: between requests */
+	atomic_int		 ended;
+};
+
+struct responder {
+	int		 listen_fd;
+	struct handler	 h;
+	struct rthread	*t;		/* n of them, all started */
+	int		 n;
+};
+
+static atomic_int stopping;
+
+static void
+pause_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
+static void
+on_wake(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * Blocks the stop signals and SIGWAKE in this thread, and so in every
+ * thread it starts; SIGWAKE gets a handler without SA_RESTART, so that an
+ * accept() it interrupts returns. Fills *stop with the stop signals.
+ */
+static void
+signals_block(sigset_t *stop)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGUSR1, SIGHUP };
+	struct sigaction sa;
+	sigset_t all;
+	size_t i;
+
+	sigemptyset(stop);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(stop, sigs[i]);
+	all = *stop;
+	sigaddset(&all, SIGWAKE);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_wake;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGWAKE, &sa, NULL);
+}
+
+static ssize_t
+fcgi_read(void *ctx, void *buf, size_t len)
+{
+	FCGX_Stream *in = ctx;
+	int n;
+
+	if (len > 1 << 30)
+		len = 1 << 30;
+	n = FCGX_GetStr(buf, (int)len, in);
+	if (n == 0 && FCGX_GetError(in) != 0)
+		return -1;
+	return n;
+}
+
+/* Answers one accepted request; handler_idle() runs after it is sent. */
+static void
+serve_one(struct handler *h, struct request *req, FCGX_Request *r)
+{
+	struct body_reader rd = { fcgi_read, r->in };
+	char **e, *out;
+	size_t len;
+
+	request_reset(req);
+	for (e = r->envp; *e != NULL; e++)
+		request_add_env(req, *e);
+	out = handler_serve(h, req, &rd, &len);
+	FCGX_PutStr(out, (int)len, r->out);
+	free(out);
+	FCGX_Finish_r(r);
+	handler_idle(h);
+}
+
+/*
+ * FCGI_WEB_SERVER_ADDRS, when set, lists the IPv4 addresses that may
+ * connect over TCP (as libfcgi's own accept would check). Unix sockets
+ * and an unset list admit anyone. Returns 1 if fd's peer is admitted.
+ */
+static int
+peer_allowed(int fd)
+{
+	const char *list = getenv("FCGI_WEB_SERVER_ADDRS");
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	char ip[INET_ADDRSTRLEN];
+	size_t n;
+
+	if (list == NULL || *list == '\0')
+		return 1;
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) == -1)
+		return 0;
+	if (ss.ss_family == AF_UNIX)
+		return 1;
+	if (ss.ss_family != AF_INET || inet_ntop(AF_INET,
+	    &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof(ip)) == NULL)
+		return 0;
+	n = strlen(ip);
+	for (; *list != '\0'; list += strcspn(list, ","),
+	    list += *list == ',') {
+		list += strspn(list, " ");
+		if (strncmp(list, ip, n) == 0 &&
+		    (list[n] == '\0' || list[n] == ',' || list[n] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * Waits for a connection with SIGWAKE let in, so that a stop interrupts
+ * the wait and nothing else. Returns the connection, -1 to look at
+ * `stopping` again, or -2 when the socket is unusable.
+ */
+static int
+wait_connection(int listen_fd, const sigset_t *wake)
+{
+	int fd;
+
+	pthread_sigmask(SIG_UNBLOCK, wake, NULL);
+	fd = atomic_load(&stopping) ? -1 :
+	    accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	pthread_sigmask(SIG_BLOCK, wake, NULL);
+	if (fd >= 0 && !peer_allowed(fd)) {
+		close(fd);
+		return -1;
+	}
+	if (fd >= 0 || atomic_load(&stopping))
+		return fd;
+	switch (errno) {
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+		return -1;
+	case EMFILE:
+	case ENFILE:
+	case ENOBUFS:
+	case ENOMEM:
+		pause_ms(100);	/* resources may come back */
+		return -1;
+	default:
+		log_write(LOG_LEVEL_ERROR, "msg=\"FastCGI accept failed\" "
+		    "errno=%d", errno);
+		return -2;
+	}
+}
+
+/*
+ * Waits until a connection the web server keeps open (FCGI_KEEP_CONN)
+ * has more to read, with SIGWAKE let in for the wait only (atomically:
+ * none is missed). Returns 0 when it has (or has ended: libfcgi will
+ * see), -1 when a stop came or poll failed.
+ */
+static int
+wait_kept(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	sigset_t during;
+
+	pthread_sigmask(SIG_SETMASK, NULL, &during);
+	sigdelset(&during, SIGWAKE);
+	while (ppoll(&p, 1, NULL, &during) == -1)
+		if (errno != EINTR || atomic_load(&stopping))
+			return -1;
+	return 0;
+}
+
+/*
+ * A request thread. It accepts connections itself and hands each to
+ * libfcgi as an open connection to read a request from (the path libfcgi
+ * takes for FCGI_KEEP_CONN), so that no signal can reach libfcgi's reads.
+ * libfcgi's own listening socket is -1: a connection that fails or ends
+ * before a request's parameters are read is closed and FCGX_Accept_r()
+ * returns at once, where it would otherwise block in an accept() no
+ * signal of ours could interrupt.
+ */
+static void *
+rthread_main(void *arg)
+{
+	struct rthread *t = arg;
+	struct request *req = request_new();
+	FCGX_Request r;
+	sigset_t wake;
+	int fd, kept = -1;
+
+	sigemptyset(&wake);
+	sigaddset(&wake, SIGWAKE);
+	if (FCGX_InitRequest(&r, -1, 0) != 0)
+		atomic_store(&stopping, 1);
+	while (!atomic_load(&stopping)) {
+		if (kept >= 0 && wait_kept(kept) == -1) {
+			close(kept);
+			kept = -1;
+			continue;
+		}
+		if (kept >= 0)
+			fd = kept;
+		else if ((fd = wait_connection(t->rs->listen_fd, &wake)) < 0) {
+			if (fd == -2)
+				atomic_store(&stopping, 1);
+			continue;
+		}
+		r.ipcFd = fd;
+		r.keepConnection = 1;	/* FCGX_Accept_r() must not close it */
+		kept = -1;
+		if (FCGX_Accept_r(&r) < 0)
+			continue;	/* libfcgi closed the connection */
+		atomic_store(&t->busy_since, now_ms());
+		serve_one(&t->rs->h, req, &r);
+		atomic_store(&t->busy_since, 0);
+		kept = r.ipcFd;		/* still open if the server asked */
+	}
+	if (kept >= 0)
+		close(kept);
+	request_free(req);
+	atomic_store(&t->ended, 1);
+	return NULL;
+}
+
+/* Starts the config's threads. Returns how many started. */
+static int
+threads_start(struct responder *rs)
+{
+	pthread_attr_t attr;
+	int i, want = handler_threads(&rs->h);
+
+	rs->t = xcalloc((size_t)want, sizeof(*rs->t));
+	if (pthread_attr_init(&attr) != 0)
+		return 0;
+	(void)pthread_attr_setstacksize(&attr, THREAD_STACK);
+	for (i = 0; i < want; i++) {
+		rs->t[i].rs = rs;
+		if (pthread_create(&rs->t[i].tid, &attr, rthread_main,
+		    &rs->t[i]) != 0)
+			break;
+	}
+	pthread_attr_destroy(&attr);
+	rs->n = i;
+	if (i < want)
+		log_write(LOG_LEVEL_WARN, "msg=\"fewer request threads than "
+		    "configured\" threads=%d configured=%d", i, want);
+	return i;
+}
+
+/*
+ * A request that has taken longer than REQUEST_WATCHDOG_S is stuck, most
+ * likely on a lock a killed process held: the process ends so that the
+ * next one's store open recovers. Nothing it acknowledged is lost.
+ */
+static void
+watchdog_check(struct responder *rs)
+{
+	int64_t now = now_ms(), since;
+	int i;
+
+	for (i = 0; i < rs->n; i++) {
+		since = atomic_load(&rs->t[i].busy_since);
+		if (since == 0 || now - since <= REQUEST_WATCHDOG_S * 1000LL)
+			continue;
+		log_write(LOG_LEVEL_ERROR, "msg=\"a request is stuck; the "
+		    "process ends\" seconds=%lld", (long long)(now - since) /
+		    1000);
+		_exit(EXIT_STUCK);
+	}
+}
+
+/* Waits for a stop signal, or a thread's failure, watching the threads. */
+static void
+supervise(struct responder *rs, const sigset_t *stop)
+{
+	struct timespec tick = { TICK_S, 0 };
+
+	while (!atomic_load(&stopping)) {
+		if (sigtimedwait(stop, NULL, &tick) > 0)
+			break;
+		watchdog_check(rs);
+	}
+}
+
+/* Stops every thread: each finishes the request in hand first. */
+static void
+threads_stop(struct responder *rs)
+{
+	int i, left;
+
+	atomic_store(&stopping, 1);
+	FCGX_ShutdownPending();
+	for (;;) {
+		left = 0;
+		for (i = 0; i < rs->n; i++) {
+			if (atomic_load(&rs->t[i].ended))
+				continue;
+			left++;
+			pthread_kill(rs->t[i].tid, SIGWAKE);
+		}
+		if (left == 0)
+			break;
+		pause_ms(WAKE_RESEND_MS);
+		watchdog_check(rs);
+	}
+	for (i = 0; i < rs->n; i++)
+		pthread_join(rs->t[i].tid, NULL);
+}
+
+int
+responder_run(int listen_fd, const char *config_path)
+{
+	struct responder rs;
+	sigset_t stop;
+	int rc = 0;
+
+	signals_block(&stop);
+	if (FCGX_Init() != 0)
+		return 1;
+	memset(&rs, 0, sizeof(rs));
+	rs.listen_fd = listen_fd;
+	handler_init(&rs.h, config_path);
+	if (threads_start(&rs) == 0)
+		rc = 1;
+	else
+		supervise(&rs, &stop);
+	threads_stop(&rs);
+	handler_cleanup(&rs.h);
+	free(rs.t);
+	return rc;
+}
