@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,6 +76,13 @@ static volatile sig_atomic_t drainer_stop;
  * lock goes with it, so the next responder starts one that recovers.
  */
 static _Atomic int64_t drainer_heartbeat;
+/*
+ * Worker threads record outcomes outside the main loop: store_finish()
+ * calls in progress, and when one last ended (or the first began). Calls
+ * that have not ended for STALL_MS stall the drainer just as well.
+ */
+static _Atomic int finishing;
+static _Atomic int64_t finish_progress;
 
 static void
 on_term(int sig)
@@ -364,6 +372,21 @@ log_attempt(const struct job_run *jr, const struct run_result *res,
 	    store_state_str(next));
 }
 
+/* store_finish(), watched by the watchdog. */
+static int
+finish_watched(struct store *st, const struct store_job *job,
+    const struct store_attempt *at, enum event_state next, int64_t due)
+{
+	int ret;
+
+	if (atomic_fetch_add(&finishing, 1) == 0)
+		finish_progress = now_ms();
+	ret = store_finish(st, job, at, next, due);
+	finish_progress = now_ms();
+	atomic_fetch_sub(&finishing, 1);
+	return ret;
+}
+
 /* A worker thread: runs one command, records the attempt, frees jr. */
 static void *
 job_thread(void *arg)
@@ -397,7 +420,7 @@ job_thread(void *arg)
 	at.spawn_error = res.spawn_error;
 	at.output = res.output;
 	at.output_len = res.output_len;
-	if (store_finish(dr->store, &jr->job, &at, next, due) == -1)
+	if (finish_watched(dr->store, &jr->job, &at, next, due) == -1)
 		log_write(LOG_LEVEL_ERROR, "msg=\"could not record an attempt; "
 		    "the job runs again when its lease ends\" type=%s",
 		    jr->job.type);
@@ -605,14 +628,17 @@ drainer_step(struct drainer *dr, const struct dispatch_options *opt,
 	return TICK_MS;
 }
 
-/* The watchdog thread: SIGKILLs the process when the loop has stalled. */
+/* The watchdog thread: SIGKILLs the process when the loop, or the
+   workers' recording of outcomes, has stalled. */
 static void *
 watchdog(void *arg)
 {
 	(void)arg;
 	for (;;) {
 		sleep(1);
-		if (now_ms() - drainer_heartbeat > STALL_MS) {
+		if (now_ms() - drainer_heartbeat > STALL_MS ||
+		    (atomic_load(&finishing) > 0 &&
+		    now_ms() - finish_progress > STALL_MS)) {
 			log_write(LOG_LEVEL_ERROR, "msg=\"drainer stuck for "
 			    "%d s, killing itself; the next one recovers\"",
 			    STALL_MS / 1000);
