@@ -17,6 +17,7 @@
  * With main.c and serve.c, the only files that include fcgiapp.h.
  */
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <netinet/in.h>
@@ -47,6 +48,8 @@
 /* While stopping, SIGWAKE is sent again this often: one that comes just
    before a thread blocks in accept() would otherwise be missed. */
 #define WAKE_RESEND_MS		100
+/* Longest wait for one read or write of a request's connection. */
+#define IO_TIMEOUT_S		10
 /* How often the main thread looks for a stuck request. */
 #define TICK_S			1
 /* The exit status of a process that ended itself over a stuck request. */
@@ -58,7 +61,7 @@ struct responder;
 struct rthread {
 	pthread_t		 tid;
 	struct responder	*rs;
-	atomic_llong		 busy_since;	/* ms; 0: between requests */
+	atomic_llong		 busy_since;	/* ms of last progress; 0: idle */
 	atomic_int		 ended;
 };
 
@@ -111,25 +114,36 @@ signals_block(sigset_t *stop)
 	sigaction(SIGWAKE, &sa, NULL);
 }
 
+/* The body reader's context: the stream, and whose progress it shows. */
+struct body_ctx {
+	FCGX_Stream	*in;
+	struct rthread	*t;
+};
+
+/* Reads body bytes; each read that brings some is progress. */
 static ssize_t
 fcgi_read(void *ctx, void *buf, size_t len)
 {
-	FCGX_Stream *in = ctx;
+	struct body_ctx *bc = ctx;
 	int n;
 
 	if (len > 1 << 30)
 		len = 1 << 30;
-	n = FCGX_GetStr(buf, (int)len, in);
-	if (n == 0 && FCGX_GetError(in) != 0)
+	n = FCGX_GetStr(buf, (int)len, bc->in);
+	if (n == 0 && FCGX_GetError(bc->in) != 0)
 		return -1;
+	if (n > 0)
+		atomic_store(&bc->t->busy_since, now_ms());
 	return n;
 }
 
 /* Answers one accepted request; handler_idle() runs after it is sent. */
 static void
-serve_one(struct handler *h, struct request *req, FCGX_Request *r)
+serve_one(struct rthread *t, struct request *req, FCGX_Request *r)
 {
-	struct body_reader rd = { fcgi_read, r->in };
+	struct handler *h = &t->rs->h;
+	struct body_ctx bc = { r->in, t };
+	struct body_reader rd = { fcgi_read, &bc };
 	char **e, *out;
 	size_t len;
 
@@ -178,6 +192,21 @@ peer_allowed(int fd)
 }
 
 /*
+ * A peer that stops halfway through a record or a body would hold a
+ * thread for ever: a read or write that waits longer than IO_TIMEOUT_S
+ * fails instead (libfcgi drops the connection, or the body is answered
+ * 400). Web servers send a request at once, buffered bodies included.
+ */
+static void
+io_timeouts(int fd)
+{
+	struct timeval tv = { IO_TIMEOUT_S, 0 };
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/*
  * Waits for a connection with SIGWAKE let in, so that a stop interrupts
  * the wait and nothing else. Returns the connection, -1 to look at
  * `stopping` again, or -2 when the socket is unusable.
@@ -195,6 +224,8 @@ wait_connection(int listen_fd, const sigset_t *wake)
 		close(fd);
 		return -1;
 	}
+	if (fd >= 0)
+		io_timeouts(fd);
 	if (fd >= 0 || atomic_load(&stopping))
 		return fd;
 	switch (errno) {
@@ -216,13 +247,15 @@ wait_connection(int listen_fd, const sigset_t *wake)
 }
 
 /*
- * Waits until a connection the web server keeps open (FCGI_KEEP_CONN)
- * has more to read, with SIGWAKE let in for the wait only (atomically:
- * none is missed). Returns 0 when it has (or has ended: libfcgi will
- * see), -1 when a stop came or poll failed.
+ * Waits until a connection has something to read -- a new one its first
+ * record, one the web server keeps open (FCGI_KEEP_CONN) its next request
+ * -- with SIGWAKE let in for the wait only (atomically: none is missed),
+ * so that a peer that sends nothing never holds up a stop. Returns 0 when
+ * it has (or has ended: libfcgi will see), -1 when a stop came or poll
+ * failed.
  */
 static int
-wait_kept(int fd)
+wait_readable(int fd)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	sigset_t during;
@@ -258,11 +291,6 @@ rthread_main(void *arg)
 	if (FCGX_InitRequest(&r, -1, 0) != 0)
 		atomic_store(&stopping, 1);
 	while (!atomic_load(&stopping)) {
-		if (kept >= 0 && wait_kept(kept) == -1) {
-			close(kept);
-			kept = -1;
-			continue;
-		}
 		if (kept >= 0)
 			fd = kept;
 		else if ((fd = wait_connection(t->rs->listen_fd, &wake)) < 0) {
@@ -270,15 +298,19 @@ rthread_main(void *arg)
 				atomic_store(&stopping, 1);
 			continue;
 		}
+		kept = -1;
+		if (wait_readable(fd) == -1) {
+			close(fd);
+			continue;
+		}
 		r.ipcFd = fd;
 		r.keepConnection = 1;	/* FCGX_Accept_r() must not close it */
-		kept = -1;
-		if (FCGX_Accept_r(&r) < 0)
-			continue;	/* libfcgi closed the connection */
 		atomic_store(&t->busy_since, now_ms());
-		serve_one(&t->rs->h, req, &r);
+		if (FCGX_Accept_r(&r) == 0) {
+			serve_one(t, req, &r);
+			kept = r.ipcFd;	/* still open if the server asked */
+		}			/* else libfcgi closed it */
 		atomic_store(&t->busy_since, 0);
-		kept = r.ipcFd;		/* still open if the server asked */
 	}
 	if (kept >= 0)
 		close(kept);
@@ -313,9 +345,12 @@ threads_start(struct responder *rs)
 }
 
 /*
- * A request that has taken longer than REQUEST_WATCHDOG_S is stuck, most
- * likely on a lock a killed process held: the process ends so that the
- * next one's store open recovers. Nothing it acknowledged is lost.
+ * A request that has made no progress (none of its body arrived, and it
+ * did not end) for REQUEST_WATCHDOG_S is stuck, most likely on a lock a
+ * killed process held: the process ends so that the next one's store open
+ * recovers. Reads time out sooner (IO_TIMEOUT_S), so a slow peer is not
+ * taken for stuck. The other requests in flight end unanswered and are
+ * sent again; nothing acknowledged is lost.
  */
 static void
 watchdog_check(struct responder *rs)
