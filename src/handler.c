@@ -450,11 +450,8 @@ handler_serve(struct handler *h, struct request *req,
 	return out;
 }
 
-/*
- * The drainer is started outside the request's hold (a fork), with the
- * config then in force; the checkpoint is Berkeley DB's to skip when the
- * log has not grown enough.
- */
+/* The drainer is started outside the request's hold (a fork), with the
+   config then in force. */
 void
 handler_idle(struct handler *h)
 {
@@ -465,10 +462,20 @@ handler_idle(struct handler *h)
 	queued = h->work_queued;
 	h->work_queued = 0;
 	pthread_mutex_unlock(&h->mu);
+	if (!queued || (su = setup_acquire(h)) == NULL)
+		return;
+	dispatch_kick(su->cfg, h->config_path);
+	setup_release(h, su);
+}
+
+/* Berkeley DB skips the checkpoint when the log has not grown enough. */
+void
+handler_checkpoint(struct handler *h)
+{
+	struct setup *su;
+
 	if ((su = setup_acquire(h)) == NULL)
 		return;
-	if (queued)
-		dispatch_kick(su->cfg, h->config_path);
 	if (su->store != NULL)
 		store_checkpoint(su->store);
 	setup_release(h, su);

@@ -49,9 +49,15 @@ char	*handler_serve(struct handler *, struct request *req,
 
 /*
  * Between requests, after the answer has gone out: starts a drainer when
- * work was queued and none is alive, and checkpoints when due.
+ * work was queued and none is alive.
  */
 void	 handler_idle(struct handler *);
+/*
+ * Checkpoints the store when enough log has grown. It writes every dirty
+ * page, so a FastCGI process calls it from a thread that serves no
+ * request; a CGI request after its answer.
+ */
+void	 handler_checkpoint(struct handler *);
 
 /* Request threads a FastCGI process should run: the config's threads. */
 int	 handler_threads(struct handler *);

@@ -114,6 +114,7 @@ cgi_request(const char *config_path)
 	write_all(STDOUT_FILENO, out, len);
 	free(out);
 	handler_idle(&h);
+	handler_checkpoint(&h);
 	cgi_discard_body(req, &in);
 	request_free(req);
 	handler_cleanup(&h);

@@ -70,6 +70,8 @@ struct responder {
 	struct handler	 h;
 	struct rthread	*t;		/* n of them, all started */
 	int		 n;
+	struct rthread	 hk;		/* housekeeping; hk_started */
+	int		 hk_started;
 };
 
 static atomic_int stopping;
@@ -319,6 +321,29 @@ rthread_main(void *arg)
 	return NULL;
 }
 
+/*
+ * The housekeeping thread: checkpoints the store once a second when
+ * enough log has grown. A checkpoint writes every dirty page, which no
+ * request should wait for; one that hangs is caught by the watchdog like
+ * a stuck request.
+ */
+static void *
+housekeeping_main(void *arg)
+{
+	struct rthread *t = arg;
+	int i;
+
+	while (!atomic_load(&stopping)) {
+		for (i = 0; i < 10 && !atomic_load(&stopping); i++)
+			pause_ms(100);
+		atomic_store(&t->busy_since, now_ms());
+		handler_checkpoint(&t->rs->h);
+		atomic_store(&t->busy_since, 0);
+	}
+	atomic_store(&t->ended, 1);
+	return NULL;
+}
+
 /* Starts the config's threads. Returns how many started. */
 static int
 threads_start(struct responder *rs)
@@ -336,8 +361,11 @@ threads_start(struct responder *rs)
 		    &rs->t[i]) != 0)
 			break;
 	}
-	pthread_attr_destroy(&attr);
 	rs->n = i;
+	rs->hk.rs = rs;
+	rs->hk_started = pthread_create(&rs->hk.tid, &attr, housekeeping_main,
+	    &rs->hk) == 0;
+	pthread_attr_destroy(&attr);
 	if (i < want)
 		log_write(LOG_LEVEL_WARN, "msg=\"fewer request threads than "
 		    "configured\" threads=%d configured=%d", i, want);
@@ -358,8 +386,9 @@ watchdog_check(struct responder *rs)
 	int64_t now = now_ms(), since;
 	int i;
 
-	for (i = 0; i < rs->n; i++) {
-		since = atomic_load(&rs->t[i].busy_since);
+	for (i = 0; i <= rs->n; i++) {
+		since = atomic_load(i < rs->n ? &rs->t[i].busy_since :
+		    &rs->hk.busy_since);
 		if (since == 0 || now - since <= REQUEST_WATCHDOG_S * 1000LL)
 			continue;
 		log_write(LOG_LEVEL_ERROR, "msg=\"a request is stuck; the "
@@ -405,6 +434,8 @@ threads_stop(struct responder *rs)
 	}
 	for (i = 0; i < rs->n; i++)
 		pthread_join(rs->t[i].tid, NULL);
+	if (rs->hk_started)
+		pthread_join(rs->hk.tid, NULL);
 }
 
 int

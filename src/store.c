@@ -85,7 +85,7 @@
 #define LG_MAX		(10u * 1024 * 1024)
 /* The shared page cache; the default 256 KiB is small for hash lookups. */
 #define CACHE_BYTES	(4u * 1024 * 1024)
-/* How long one process trusts its count of pending jobs. */
+/* How long one process trusts its count of pending jobs, at least. */
 #define PENDING_TTL_MS	1000
 #define CHECKPOINT_KB	(16 * 1024)
 /*
@@ -152,6 +152,8 @@ struct store {
 	/* Pending-job count of the last walk, and our accepts since. */
 	pthread_mutex_t		 pmu;
 	int64_t			 pend_at;	/* when walked; 0: never */
+	int64_t			 pend_ttl;	/* how long the walk is trusted */
+	int			 pend_walking;	/* threads walking now */
 	long			 pend_count;
 	int			 pend_complete;	/* the walk reached the end */
 	unsigned long		 pend_own_at;	/* pend_own when walked */
@@ -1232,9 +1234,10 @@ op_pending(struct store *s, void *arg)
 
 /*
  * Pending jobs, exact up to limit: a walk of inbox and jobs at most once
- * a second per handle, plus the jobs this handle queued since that walk
- * started (so one process is exact; other processes' accepts show within
- * a second). A fresh process (CGI) always walks. Returns -1 on error.
+ * a second per handle (less often when the walk is long), plus the jobs
+ * this handle queued since that walk started (so one process is exact;
+ * other processes' accepts show within a second or so). A fresh process
+ * (CGI) always walks. Returns -1 on error.
  */
 static long
 pending_get(struct store *s, long limit)
@@ -1246,21 +1249,31 @@ pending_get(struct store *s, long limit)
 	int ret;
 
 	pthread_mutex_lock(&s->pmu);
-	if (s->pend_at != 0 && now >= s->pend_at &&
-	    now - s->pend_at < PENDING_TTL_MS &&
+	/* While one thread walks, the others take the last count. */
+	if (s->pend_at != 0 && ((now >= s->pend_at &&
+	    now - s->pend_at < s->pend_ttl) || s->pend_walking) &&
 	    (s->pend_complete || s->pend_count >= limit))
 		n = s->pend_count + (long)(s->pend_own - s->pend_own_at);
+	else
+		s->pend_walking++;
 	own = s->pend_own;
 	pthread_mutex_unlock(&s->pmu);
 	if (n >= 0)
 		return n;
 	a.limit = limit;
-	if ((ret = store_run(s, op_pending, &a)) != 0) {
+	ret = store_run(s, op_pending, &a);
+	pthread_mutex_lock(&s->pmu);
+	s->pend_walking--;
+	if (ret != 0) {
+		pthread_mutex_unlock(&s->pmu);
 		store_log_fail("pending count", ret);
 		return -1;
 	}
-	pthread_mutex_lock(&s->pmu);
 	s->pend_at = now;
+	/* A long backlog takes long to count: at most 2 % of the time. */
+	s->pend_ttl = (now_ms() - now) * 50;
+	if (s->pend_ttl < PENDING_TTL_MS)
+		s->pend_ttl = PENDING_TTL_MS;
 	s->pend_count = a.count;
 	s->pend_complete = a.count < limit;
 	s->pend_own_at = own;
