@@ -154,6 +154,9 @@ struct store {
 	int64_t			 pend_at;	/* when walked; 0: never */
 	int64_t			 pend_ttl;	/* how long the walk is trusted */
 	int			 pend_walking;	/* threads walking now */
+
+	/* Accepts of write durability take turns (store_accept()). */
+	pthread_mutex_t		 amu;
 	long			 pend_count;
 	int			 pend_complete;	/* the walk reached the end */
 	unsigned long		 pend_own_at;	/* pend_own when walked */
@@ -881,6 +884,7 @@ store_free(struct store *s)
 {
 	pthread_rwlock_destroy(&s->rw);
 	pthread_mutex_destroy(&s->pmu);
+	pthread_mutex_destroy(&s->amu);
 	free(s->dir);
 	free(s);
 }
@@ -899,7 +903,8 @@ store_open(const char *dir, const struct store_options *opt, char *err,
 	atomic_init(&s->panic, 0);
 	atomic_init(&s->holds, 1);
 	if (pthread_rwlock_init(&s->rw, NULL) != 0 ||
-	    pthread_mutex_init(&s->pmu, NULL) != 0)
+	    pthread_mutex_init(&s->pmu, NULL) != 0 ||
+	    pthread_mutex_init(&s->amu, NULL) != 0)
 		fatal_oom();
 	if (env_open(s, err, errlen) != 0) {
 		store_free(s);
@@ -1314,7 +1319,17 @@ store_accept(struct store *s, const struct store_new_event *ev)
 			return STORE_UNAVAILABLE;
 		a.full = pending >= ev->max_queue;
 	}
-	switch ((ret = store_run(s, op_accept, &a))) {
+	/*
+	 * With write durability there is no flush to share, and concurrent
+	 * accepts of one process only deadlock one another on hash pages
+	 * (seen under load: a few 503s after every retry): one at a time.
+	 */
+	if (s->opt.durability != DURABILITY_FSYNC)
+		pthread_mutex_lock(&s->amu);
+	ret = store_run(s, op_accept, &a);
+	if (s->opt.durability != DURABILITY_FSYNC)
+		pthread_mutex_unlock(&s->amu);
+	switch (ret) {
 	case 0:
 		break;
 	case DB_KEYEXIST:
