@@ -68,8 +68,12 @@
 #define DB_OPEN_FLAGS	(DB_AUTO_COMMIT | DB_CREATE | DB_THREAD)
 #define FILE_MODE	0600
 
-/* Waiting longer than this for a lock means its holder is stuck or dead. */
-#define LOCK_TIMEOUT_US	(1000 * 1000)
+/*
+ * Waiting longer than this for a lock means its holder is stuck or dead.
+ * Not less: on a busy host a live holder can be off the CPU for a second
+ * (seen as 503s under a sanitizer build with 1 s).
+ */
+#define LOCK_TIMEOUT_US	(3 * 1000 * 1000)
 /* How often the watchdog expires lock waits that are past the timeout. */
 #define WATCHDOG_MS	200
 /*
