@@ -9,6 +9,16 @@
  * struct child_plan before fork(), and the child_*() functions below use
  * no heap, no stdio and no locks.
  *
+ * Commands start with vfork(), which those rules already make safe: the
+ * child borrows our memory until execve() and writes nothing of ours but
+ * its own stack frames below the caller's. fork() copied the page tables
+ * of the whole drainer and then made every thread of it take a
+ * copy-on-write fault per page it touched; on a virtual machine that cost
+ * more than the command itself (bench/RESULTS.md). posix_spawn() would do
+ * the same, but glibc's leaves its own two signals ignored in the command
+ * (see child_reset_reserved). The detached drainer keeps fork(): its
+ * middle process must outlive our call.
+ *
  * A command's stdin is an anonymous file that holds the whole payload
  * before fork(), not a pipe we feed: if the drainer dies while a command
  * runs, the command still reads every byte (a cut payload cannot be told
@@ -375,7 +385,8 @@ payload_open(const unsigned char *buf, size_t len)
 }
 
 /*
- * Creates the output and exec report pipes and forks; plan->fd[0] is the
+ * Creates the output and exec report pipes and vforks (so this thread
+ * waits until the child has called execve() or given up); plan->fd[0] is the
  * payload file, which stays the caller's to close. On success io holds our
  * ends, non-blocking, and the child is on its way to execve(). Returns 0,
  * or -1 with errno set and nothing of ours left open.
@@ -386,6 +397,7 @@ run_fork(struct run_io *io, struct child_plan *plan)
 	int p[4] = { -1, -1, -1, -1 };
 	sigset_t all, old;
 	int i, saved;
+	pid_t pid;
 
 	if (pipe2(p, O_CLOEXEC) == -1 || pipe2(p + 2, O_CLOEXEC) == -1) {
 		saved = errno;
@@ -400,9 +412,10 @@ run_fork(struct run_io *io, struct child_plan *plan)
 	/* No handler of ours may run in the child before it resets them. */
 	sigfillset(&all);
 	(void)pthread_sigmask(SIG_SETMASK, &all, &old);
-	if ((io->pid = fork()) == 0)
+	if ((pid = vfork()) == 0)
 		child_exec(plan);
 	saved = errno;
+	io->pid = pid;
 	(void)pthread_sigmask(SIG_SETMASK, &old, NULL);
 	close_fd(&p[1]);
 	close_fd(&p[3]);
