@@ -7,6 +7,11 @@
       "PID PORT" (PORT "-" for a unix socket), then waits for the program
       and prints "exit N" or "signal N".
 
+  fcgi-client.py start N ADDR PROGRAM...
+      The same with N copies of PROGRAM sharing the one socket (as
+      lighttpd's bin-path and mod_fcgid run several), one "PID PORT" line
+      each, and returns at once without waiting for them.
+
   fcgi-client.py ADDR SECRET COMMAND ARGS... [--timeout S] [--pad N]
       Delivers events of type user.deleted signed with the Standard
       Webhooks scheme (SECRET is whsec_<base64>) and prints one line per
@@ -49,7 +54,7 @@ def parse_addr(addr):
     return socket.AF_UNIX, addr
 
 
-def spawn(addr, argv):
+def spawn(addr, argv, copies=1, wait=True):
     fam, sa = parse_addr(addr)
     s = socket.socket(fam, socket.SOCK_STREAM)
     if fam == socket.AF_UNIX:
@@ -60,19 +65,26 @@ def spawn(addr, argv):
     s.bind(sa)
     s.listen(64)
     port = s.getsockname()[1] if fam == socket.AF_INET else "-"
-    pid = os.fork()
-    if pid == 0:
-        os.dup2(s.fileno(), 0)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.execv(argv[0], argv)
-    s.close()		# the program alone holds the socket
-    print(pid, port, flush=True)
-    _, st = os.waitpid(pid, 0)
-    if os.WIFSIGNALED(st):
-        print("signal", os.WTERMSIG(st), flush=True)
-    else:
-        print("exit", os.WEXITSTATUS(st), flush=True)
+    pids = []
+    for _ in range(copies):
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(s.fileno(), 0)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.execv(argv[0], argv)
+        pids.append(pid)
+    s.close()		# the programs alone hold the socket
+    for pid in pids:
+        print(pid, port, flush=True)
+    if not wait:
+        return
+    for pid in pids:
+        _, st = os.waitpid(pid, 0)
+        if os.WIFSIGNALED(st):
+            print("signal", os.WTERMSIG(st), flush=True)
+        else:
+            print("exit", os.WEXITSTATUS(st), flush=True)
 
 
 def record(rtype, rid, content):
@@ -194,6 +206,8 @@ def main():
     args = sys.argv[1:]
     if args and args[0] == "spawn":
         return spawn(args[1], args[2:])
+    if args and args[0] == "start":
+        return spawn(args[2], args[3:], copies=int(args[1]), wait=False)
     timeout, pad, hold = 30.0, 0, None
     while len(args) >= 2 and args[-2] in ("--timeout", "--pad", "--hold"):
         if args[-2] == "--timeout":
