@@ -77,15 +77,6 @@ struct responder {
 static atomic_int stopping;
 
 static void
-pause_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
-}
-
-static void
 on_wake(int sig)
 {
 	(void)sig;
@@ -239,7 +230,7 @@ wait_connection(int listen_fd, const sigset_t *wake)
 	case ENFILE:
 	case ENOBUFS:
 	case ENOMEM:
-		pause_ms(100);	/* resources may come back */
+		sleep_ms(100);	/* resources may come back */
 		return -1;
 	default:
 		log_write(LOG_LEVEL_ERROR, "msg=\"FastCGI accept failed\" "
@@ -335,7 +326,7 @@ housekeeping_main(void *arg)
 
 	while (!atomic_load(&stopping)) {
 		for (i = 0; i < 10 && !atomic_load(&stopping); i++)
-			pause_ms(100);
+			sleep_ms(100);
 		atomic_store(&t->busy_since, now_ms());
 		handler_checkpoint(&t->rs->h);
 		atomic_store(&t->busy_since, 0);
@@ -378,7 +369,8 @@ threads_start(struct responder *rs)
  * killed process held: the process ends so that the next one's store open
  * recovers. Reads time out sooner (IO_TIMEOUT_S), so a slow peer is not
  * taken for stuck. The other requests in flight end unanswered and are
- * sent again; nothing acknowledged is lost.
+ * sent again; nothing acknowledged is lost. The housekeeping thread's
+ * checkpoint is watched the same way; the log says which one was stuck.
  */
 static void
 watchdog_check(struct responder *rs)
@@ -391,9 +383,10 @@ watchdog_check(struct responder *rs)
 		    &rs->hk.busy_since);
 		if (since == 0 || now - since <= REQUEST_WATCHDOG_S * 1000LL)
 			continue;
-		log_write(LOG_LEVEL_ERROR, "msg=\"a request is stuck; the "
-		    "process ends\" seconds=%lld", (long long)(now - since) /
-		    1000);
+		log_write(LOG_LEVEL_ERROR, "msg=\"%s is stuck; the process "
+		    "ends\" seconds=%lld", i < rs->n ? "a request thread" :
+		    "the housekeeping checkpoint",
+		    (long long)(now - since) / 1000);
 		_exit(EXIT_STUCK);
 	}
 }
@@ -429,7 +422,7 @@ threads_stop(struct responder *rs)
 		}
 		if (left == 0)
 			break;
-		pause_ms(WAKE_RESEND_MS);
+		sleep_ms(WAKE_RESEND_MS);
 		watchdog_check(rs);
 	}
 	for (i = 0; i < rs->n; i++)

@@ -1003,15 +1003,11 @@ store_reopen(struct store *s, unsigned long gen, int why)
 static void
 retry_pause(int tries)
 {
-	struct timespec ts, pause;
-	long ms;
+	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ms = 1 + (long)(((unsigned long)ts.tv_nsec ^ (unsigned long)getpid()) %
-	    (1UL << (tries < 6 ? tries : 6)));
-	pause.tv_sec = 0;
-	pause.tv_nsec = ms * 1000000L;
-	nanosleep(&pause, NULL);
+	sleep_ms(1 + (long)(((unsigned long)ts.tv_nsec ^
+	    (unsigned long)getpid()) % (1UL << (tries < 6 ? tries : 6))));
 }
 
 /*

@@ -215,3 +215,13 @@ now_ms(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	/* A caught signal cuts nanosleep() short; sleep what is left. */
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}

@@ -42,5 +42,7 @@ uint64_t be64_get(const unsigned char *);
 
 /* Milliseconds and seconds since the epoch, from CLOCK_REALTIME. */
 int64_t	 now_ms(void);
+/* Sleeps ms milliseconds in full, however many signals arrive meanwhile. */
+void	 sleep_ms(long);
 
 #endif

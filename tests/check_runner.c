@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "runner.h"
+#include "util.h"
 #include "testutil.h"
 
 #define MIB	(1024 * 1024)
@@ -47,15 +48,6 @@ mono_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void
-sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
-		;
 }
 
 /* Runs cmd in dir with the test environment; returns runner_run()'s. */

@@ -1,7 +1,11 @@
 /*
- * check_util.c -- number parsing and byte order.
+ * check_util.c -- number parsing, byte order and sleeping.
  */
+#include <sys/time.h>
+
+#include <signal.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "testutil.h"
 #include "util.h"
@@ -108,6 +112,38 @@ START_TEST(test_xasprintf)
 }
 END_TEST
 
+static volatile sig_atomic_t alarms;
+
+static void
+on_alarm(int sig)
+{
+	(void)sig;
+	alarms++;
+}
+
+/* A signal caught 20 ms into a 100 ms sleep does not shorten it. */
+START_TEST(test_sleep_ms_whole)
+{
+	struct itimerval it = { { 0, 0 }, { 0, 20000 } };
+	struct sigaction sa;
+	struct timespec a, b;
+	long ms;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;	/* no SA_RESTART: nanosleep() fails */
+	sigemptyset(&sa.sa_mask);
+	ck_assert_int_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	ck_assert_int_eq(setitimer(ITIMER_REAL, &it, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	sleep_ms(100);
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	ms = (long)(b.tv_sec - a.tv_sec) * 1000 +
+	    (b.tv_nsec - a.tv_nsec) / 1000000;
+	ck_assert_int_eq(alarms, 1);
+	ck_assert_int_ge(ms, 95);	/* 95: rounding, not a cut sleep (20) */
+}
+END_TEST
+
 int
 main(void)
 {
@@ -121,6 +157,7 @@ main(void)
 	tcase_add_test(tc, test_parse_u64);
 	tcase_add_test(tc, test_be64_sorts);
 	tcase_add_test(tc, test_xasprintf);
+	tcase_add_test(tc, test_sleep_ms_whole);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
