@@ -215,15 +215,67 @@ env_free(char **env)
 	free(env);
 }
 
-void
-dispatch_kick(const struct config *cfg, const char *config_path)
+/*
+ * A responder's view of the drainer lock, kept open between kicks: while
+ * a drainer lives, a kick costs one flock() instead of an open, a flock
+ * and a close per request. kick_mu guards it, and lets one thread at a
+ * time find the drainer gone and start one.
+ */
+static pthread_mutex_t kick_mu = PTHREAD_MUTEX_INITIALIZER;
+static int kick_fd = -1;
+static char *kick_path;		/* what kick_fd was opened as */
+
+/* Forgets the kept lock file (and any lock it held); under kick_mu. */
+static void
+kick_forget(void)
 {
-	char *exe, *argv[7], **env;
+	if (kick_fd != -1)
+		(void)close(kick_fd);
+	kick_fd = -1;
+	free(kick_path);
+	kick_path = NULL;
+}
+
+/*
+ * Whether a drainer holds the lock of cfg's state directory; under
+ * kick_mu. Seen free through the kept fd, the path is opened afresh
+ * before we believe it: the state directory may have been made anew.
+ * Leaves no lock of ours behind.
+ */
+static int
+drainer_alive(const struct config *cfg)
+{
+	char *p = lock_path(cfg);
 	int fd;
 
-	if ((fd = lock_take(cfg)) == -1)
-		return;		/* a drainer is alive */
-	close(fd);
+	if (kick_path != NULL && strcmp(kick_path, p) != 0)
+		kick_forget();		/* the config moved the state */
+	if (kick_fd != -1 && flock(kick_fd, LOCK_EX | LOCK_NB) == -1 &&
+	    errno == EWOULDBLOCK) {
+		free(p);
+		return 1;
+	}
+	kick_forget();
+	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+		free(p);
+		return 0;	/* the drainer's own open will say why */
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		kick_fd = fd;
+		kick_path = p;
+		return 1;
+	}
+	(void)close(fd);
+	free(p);
+	return 0;
+}
+
+/* Starts a detached background drainer for config_path. */
+static void
+drainer_start(const struct config *cfg, const char *config_path)
+{
+	char *exe, *argv[6], **env;
+
 	if ((exe = self_exe()) == NULL)
 		return;
 	argv[0] = exe;
@@ -238,6 +290,15 @@ dispatch_kick(const struct config *cfg, const char *config_path)
 		    "errno=%d", errno);
 	env_free(env);
 	free(exe);
+}
+
+void
+dispatch_kick(const struct config *cfg, const char *config_path)
+{
+	pthread_mutex_lock(&kick_mu);
+	if (!drainer_alive(cfg))
+		drainer_start(cfg, config_path);
+	pthread_mutex_unlock(&kick_mu);
 }
 
 /* The running-count slot of a section, made on first use; under mu. */

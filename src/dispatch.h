@@ -27,7 +27,7 @@ int	 dispatch_drain(const char *path, const struct dispatch_options *);
 
 /*
  * Called by a responder after it queued work: starts a detached drainer
- * unless one holds the lock. Cheap (an open and a flock) when one runs.
+ * unless one holds the lock. Cheap (one flock on a kept fd) when one runs.
  */
 void	 dispatch_kick(const struct config *, const char *config_path);
 
