@@ -28,6 +28,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -67,6 +68,7 @@ struct rthread {
 
 struct responder {
 	int		 listen_fd;
+	int		 unix_socket;	/* listen_fd is AF_UNIX */
 	struct handler	 h;
 	struct rthread	*t;		/* n of them, all started */
 	int		 n;
@@ -130,6 +132,30 @@ fcgi_read(void *ctx, void *buf, size_t len)
 	return n;
 }
 
+/*
+ * Ends a request whose connection the server does not keep. libfcgi shuts
+ * the sending side down and waits for the server to close first, so that
+ * input left unread (a body refused early) cannot reset the connection
+ * before the server has read the answer. Over a Unix socket with all of
+ * the body read there is nothing to reset, and what we sent stays
+ * readable after our close: we close at once and spare a wait, a wake-up
+ * and three system calls per request.
+ */
+static void
+finish(struct rthread *t, FCGX_Request *r)
+{
+	if (r->keepConnection || !t->rs->unix_socket ||
+	    FCGX_HasSeenEOF(r->in) != EOF) {
+		FCGX_Finish_r(r);	/* closes unless the server keeps it */
+		return;
+	}
+	r->keepConnection = 1;
+	FCGX_Finish_r(r);
+	if (r->ipcFd >= 0)
+		(void)close(r->ipcFd);
+	r->ipcFd = -1;
+}
+
 /* Answers one accepted request; handler_idle() runs after it is sent. */
 static void
 serve_one(struct rthread *t, struct request *req, FCGX_Request *r)
@@ -146,7 +172,7 @@ serve_one(struct rthread *t, struct request *req, FCGX_Request *r)
 	out = handler_serve(h, req, &rd, &len);
 	FCGX_PutStr(out, (int)len, r->out);
 	free(out);
-	FCGX_Finish_r(r);
+	finish(t, r);
 	handler_idle(h);
 }
 
@@ -190,6 +216,18 @@ peer_allowed(int fd)
  * fails instead (libfcgi drops the connection, or the body is answered
  * 400). Web servers send a request at once, buffered bodies included.
  */
+/* The address family of a socket, or -1. */
+static int
+socket_family(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == -1)
+		return -1;
+	return ss.ss_family;
+}
+
 static void
 io_timeouts(int fd)
 {
@@ -242,20 +280,18 @@ wait_connection(int listen_fd, const sigset_t *wake)
 /*
  * Waits until a connection has something to read -- a new one its first
  * record, one the web server keeps open (FCGI_KEEP_CONN) its next request
- * -- with SIGWAKE let in for the wait only (atomically: none is missed),
+ * -- with SIGWAKE let in for the wait only (atomically: none is missed;
+ * during is the thread's mask without SIGWAKE),
  * so that a peer that sends nothing never holds up a stop. Returns 0 when
  * it has (or has ended: libfcgi will see), -1 when a stop came or poll
  * failed.
  */
 static int
-wait_readable(int fd)
+wait_readable(int fd, const sigset_t *during)
 {
 	struct pollfd p = { .fd = fd, .events = POLLIN };
-	sigset_t during;
 
-	pthread_sigmask(SIG_SETMASK, NULL, &during);
-	sigdelset(&during, SIGWAKE);
-	while (ppoll(&p, 1, NULL, &during) == -1)
+	while (ppoll(&p, 1, NULL, during) == -1)
 		if (errno != EINTR || atomic_load(&stopping))
 			return -1;
 	return 0;
@@ -276,11 +312,13 @@ rthread_main(void *arg)
 	struct rthread *t = arg;
 	struct request *req = request_new();
 	FCGX_Request r;
-	sigset_t wake;
+	sigset_t wake, during;
 	int fd, kept = -1;
 
 	sigemptyset(&wake);
 	sigaddset(&wake, SIGWAKE);
+	pthread_sigmask(SIG_SETMASK, NULL, &during);
+	sigdelset(&during, SIGWAKE);
 	if (FCGX_InitRequest(&r, -1, 0) != 0)
 		atomic_store(&stopping, 1);
 	while (!atomic_load(&stopping)) {
@@ -292,7 +330,7 @@ rthread_main(void *arg)
 			continue;
 		}
 		kept = -1;
-		if (wait_readable(fd) == -1) {
+		if (wait_readable(fd, &during) == -1) {
 			close(fd);
 			continue;
 		}
@@ -443,6 +481,7 @@ responder_run(int listen_fd, const char *config_path)
 		return 1;
 	memset(&rs, 0, sizeof(rs));
 	rs.listen_fd = listen_fd;
+	rs.unix_socket = socket_family(listen_fd) == AF_UNIX;
 	handler_init(&rs.h, config_path);
 	if (threads_start(&rs) == 0)
 		rc = 1;
