@@ -9,4 +9,4 @@ bench: hookgate$(EXEEXT)
 
 EXTRA_DIST += bench/README.md bench/RESULTS.md bench/run bench/lib.sh \
 	bench/gen.py bench/cycle.lua bench/empty.c bench/spawnloop.c \
-	bench/receiver.php bench/memwatch.py bench/report.py
+	bench/receiver.php bench/memwatch.py bench/follow.py bench/report.py
