@@ -11,6 +11,7 @@
  */
 
 #include <limits.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,40 +228,65 @@ key_free(struct key *k)
 	}
 }
 
-/* Returns a new HMAC context the caller frees, or NULL without HMAC. */
-static EVP_MAC_CTX *
-mac_new(void)
+/*
+ * One HMAC context per hash, made once per process with its digest set and
+ * no key. OpenSSL 3 looks an algorithm up by name under a global lock (a
+ * fetch) for a new context and again for a digest named at init; a copy
+ * of a template does neither, which matters with many request threads.
+ * The templates live as long as the process.
+ */
+static EVP_MAC_CTX *templates[NALGS];
+static pthread_once_t templates_once = PTHREAD_ONCE_INIT;
+
+static void
+templates_make(void)
 {
+	OSSL_PARAM params[2];
 	EVP_MAC *mac;
-	EVP_MAC_CTX *ctx;
+	size_t i;
 
 	if ((mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL)
+		return;
+	for (i = 0; i < NALGS; i++) {
+		/* OpenSSL only reads the name; the prototype lacks a const. */
+		params[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_MAC_PARAM_DIGEST, (char *)algs[i].name, 0);
+		params[1] = OSSL_PARAM_construct_end();
+		if ((templates[i] = EVP_MAC_CTX_new(mac)) != NULL &&
+		    !EVP_MAC_CTX_set_params(templates[i], params)) {
+			EVP_MAC_CTX_free(templates[i]);
+			templates[i] = NULL;
+		}
+	}
+	EVP_MAC_free(mac);	/* each context keeps its own reference */
+}
+
+/* Returns a new HMAC context for alg, to key with EVP_MAC_init(); the
+   caller frees it. NULL without HMAC (or that hash). */
+static EVP_MAC_CTX *
+mac_new(enum hmac_alg alg)
+{
+	pthread_once(&templates_once, templates_make);
+	if ((size_t)alg >= NALGS || templates[alg] == NULL)
 		return NULL;
-	ctx = EVP_MAC_CTX_new(mac);
-	EVP_MAC_free(mac);	/* the context keeps its own reference */
-	return ctx;
+	return EVP_MAC_CTX_dup(templates[alg]);
 }
 
 /*
- * MACs the parts in order with key and alg, without joining them (bodies
- * run to megabytes), and writes the result encoded as enc, NUL-terminated,
- * into out (MAC_TEXT_MAX bytes). Returns the text's length, or -1.
+ * MACs the parts in order with key (ctx holds the hash), without joining
+ * them (bodies run to megabytes), and writes the result encoded as enc,
+ * NUL-terminated, into out (MAC_TEXT_MAX bytes). Returns the text's
+ * length, or -1.
  */
 static int
-mac_text(EVP_MAC_CTX *ctx, enum hmac_alg alg, enum hmac_enc enc,
-    const struct key *key, const struct part *parts, size_t nparts,
-    char *out)
+mac_text(EVP_MAC_CTX *ctx, enum hmac_enc enc, const struct key *key,
+    const struct part *parts, size_t nparts, char *out)
 {
-	OSSL_PARAM params[2];
 	unsigned char md[EVP_MAX_MD_SIZE];
 	size_t mdlen, i;
 	int r = -1;
 
-	/* OpenSSL only reads the name; its prototype just lacks the const. */
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
-	    (char *)algs[alg].name, 0);
-	params[1] = OSSL_PARAM_construct_end();
-	if (!EVP_MAC_init(ctx, key->p, key->len, params))
+	if (!EVP_MAC_init(ctx, key->p, key->len, NULL))
 		return -1;
 	for (i = 0; i < nparts; i++)
 		if (parts[i].len > 0 &&
@@ -294,7 +320,7 @@ match_secrets(const struct sigconfig *cfg, enum hmac_alg alg,
 	size_t i;
 	int n;
 
-	if ((ctx = mac_new()) == NULL)
+	if ((ctx = mac_new(alg)) == NULL)
 		return fail(SIG_CONFIG, "HMAC unavailable", reason);
 	*reason = R_MISMATCH;
 	for (i = 0; i < cfg->nsecrets && r == SIG_MISMATCH; i++) {
@@ -302,7 +328,7 @@ match_secrets(const struct sigconfig *cfg, enum hmac_alg alg,
 			r = fail(SIG_CONFIG, "unusable secret", reason);
 			break;
 		}
-		n = mac_text(ctx, alg, enc, &key, parts, nparts, text);
+		n = mac_text(ctx, enc, &key, parts, nparts, text);
 		key_free(&key);
 		if (n == -1)
 			r = fail(SIG_CONFIG, "HMAC failed", reason);
@@ -642,11 +668,11 @@ sign_text(const struct sigconfig *cfg, enum hmac_alg alg, enum hmac_enc enc,
 	if (cfg->nsecrets == 0 ||
 	    key_get(cfg->scheme, cfg->secrets[0], &key) == -1)
 		return -1;
-	if ((ctx = mac_new()) == NULL) {
+	if ((ctx = mac_new(alg)) == NULL) {
 		key_free(&key);
 		return -1;
 	}
-	n = mac_text(ctx, alg, enc, &key, parts, nparts, out);
+	n = mac_text(ctx, enc, &key, parts, nparts, out);
 	EVP_MAC_CTX_free(ctx);
 	key_free(&key);
 	return n;
