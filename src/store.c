@@ -163,7 +163,7 @@ struct store {
 	int64_t			 pend_ttl;	/* how long the walk is trusted */
 	int			 pend_walking;	/* threads walking now */
 
-	/* Accepts of write durability take turns (store_accept()). */
+	/* The accept transactions of this process take turns (op_accept()). */
 	pthread_mutex_t		 amu;
 	long			 pend_count;
 	int			 pend_complete;	/* the walk reached the end */
@@ -1168,6 +1168,11 @@ log_durable(struct store *s)
  * store_run() runs it again in the reopened environment, where the id is
  * either there (recovered: duplicate) or not (accepted anew). With write
  * durability the environment writes the log at commit.
+ *
+ * The transactions of one process take turns (amu), the flushes do not:
+ * concurrent accepts only deadlocked one another on hash pages, and under
+ * load one now and then lost every retry (a 503). Each holds the mutex
+ * for a few puts; the wait for the disk is shared outside it.
  */
 static int
 op_accept(struct store *s, void *arg)
@@ -1176,8 +1181,11 @@ op_accept(struct store *s, void *arg)
 	DB_TXN *txn;
 	int ret;
 
-	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0)
+	pthread_mutex_lock(&s->amu);
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0) {
+		pthread_mutex_unlock(&s->amu);
 		return ret;
+	}
 	if ((ret = put_event(s, txn, a)) != 0)
 		goto fail;
 	if (a->ev->queue && a->full) {
@@ -1189,12 +1197,13 @@ op_accept(struct store *s, void *arg)
 		goto fail;
 	/* The flags: no sync in the commit with fsync; write's are the
 	   environment's (DB_TXN_WRITE_NOSYNC). */
-	if ((ret = txn->commit(txn, s->opt.durability == DURABILITY_FSYNC ?
-	    DB_TXN_NOSYNC : 0)) != 0)
-		return ret;
-	return log_durable(s);
+	ret = txn->commit(txn, s->opt.durability == DURABILITY_FSYNC ?
+	    DB_TXN_NOSYNC : 0);
+	pthread_mutex_unlock(&s->amu);
+	return ret != 0 ? ret : log_durable(s);
 fail:
 	(void)txn->abort(txn);
+	pthread_mutex_unlock(&s->amu);
 	if (ret == DB_KEYEXIST && (ret = log_durable(s)) == 0)
 		ret = DB_KEYEXIST;
 	return ret;
@@ -1328,16 +1337,7 @@ store_accept(struct store *s, const struct store_new_event *ev)
 			return STORE_UNAVAILABLE;
 		a.full = pending >= ev->max_queue;
 	}
-	/*
-	 * With write durability there is no flush to share, and concurrent
-	 * accepts of one process only deadlock one another on hash pages
-	 * (seen under load: a few 503s after every retry): one at a time.
-	 */
-	if (s->opt.durability != DURABILITY_FSYNC)
-		pthread_mutex_lock(&s->amu);
 	ret = store_run(s, op_accept, &a);
-	if (s->opt.durability != DURABILITY_FSYNC)
-		pthread_mutex_unlock(&s->amu);
 	switch (ret) {
 	case 0:
 		break;
