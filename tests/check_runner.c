@@ -897,6 +897,89 @@ old_kernel(void)
 }
 
 /*
+ * Denies memfd_create (ENOSYS) and openat() with O_TMPFILE (EOPNOTSUPP, as
+ * on a filesystem without it), so that the payload takes the last path,
+ * mkostemp() and unlink(). Returns -1 where seccomp is unavailable.
+ */
+static int
+deny_tmpfile(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_memfd_create, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_openat, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* the flags' low 32 bits */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, args[2]) +
+		    (__BYTE_ORDER == __BIG_ENDIAN ? 4 : 0)),
+		BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K,
+		    (uint32_t)(O_TMPFILE & ~O_DIRECTORY), 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EOPNOTSUPP),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == -1) {
+		fprintf(stderr, "seccomp unavailable: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Entries of dir other than . and .. */
+static int
+count_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * With neither memfd_create nor O_TMPFILE the payload goes to a named
+ * temporary file in $TMPDIR, unlinked before the command starts: the
+ * command still reads every byte, and nothing is left in the folder.
+ */
+START_TEST(payload_mkostemp)
+{
+	struct run_result res;
+	unsigned char *body = make_payload(40000);
+	char *dir = make_tmpdir(), cmd[512];
+
+	ck_assert_int_eq(setenv("TMPDIR", dir, 1), 0);
+	/* ls prints the file if it is still there when the command runs */
+	snprintf(cmd, sizeof(cmd), "cat; ls -A '%s' >&2", dir);
+	if (deny_tmpfile() == -1) {
+		free(body);
+		rm_rf(dir);
+		free(dir);
+		return;
+	}
+	ck_assert_int_eq(run_in(&res, cmd, "/", body, 40000, 10000, 0), 0);
+	ck_assert_int_eq(res.status, 0);
+	ck_assert_uint_eq(res.output_len, 40000);
+	ck_assert_int_eq(memcmp(res.output, body, 40000), 0);
+	ck_assert_int_eq(count_entries(dir), 0);
+	runner_result_free(&res);
+	free(body);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
  * Without memfd_create (the fallback fixture) the payload goes to an
  * unlinked file in $TMPDIR; where none can be made, the command does not
  * start and the reason is a spawn error.
@@ -1026,6 +1109,7 @@ main(void)
 	tcase_add_test(fallback, stdin_is_file);
 	tcase_add_test(fallback, stdin_survives_parent);
 	tcase_add_test(fallback, payload_no_tmpdir);
+	tcase_add_test(proc, payload_mkostemp);
 	tcase_add_loop_test(fallback, exit_status, 0,
 	    sizeof(statuses) / sizeof(statuses[0]));
 	tcase_add_test(fallback, output_before_input);
