@@ -116,13 +116,20 @@ lock_path(const struct config *cfg)
  * Takes the drainer lock without waiting. Returns the locked fd, or -1
  * when another process holds it (or the file cannot be opened).
  */
+/* Opens (making it if need be) the lock file at path; the fd or -1. */
+static int
+lock_open(const char *path)
+{
+	return open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+}
+
 static int
 lock_take(const struct config *cfg)
 {
 	char *p = lock_path(cfg);
 	int fd;
 
-	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	fd = lock_open(p);
 	free(p);
 	if (fd == -1)
 		return -1;
@@ -256,7 +263,7 @@ drainer_alive(const struct config *cfg)
 		return 1;
 	}
 	kick_forget();
-	if ((fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
+	if ((fd = lock_open(p)) == -1) {
 		free(p);
 		return 0;	/* the drainer's own open will say why */
 	}

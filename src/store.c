@@ -165,13 +165,13 @@ struct store {
 	int64_t			 pend_at;	/* when walked; 0: never */
 	int64_t			 pend_ttl;	/* how long the walk is trusted */
 	int			 pend_walking;	/* threads walking now */
-
-	/* The accept transactions of this process take turns (op_accept()). */
-	pthread_mutex_t		 amu;
 	long			 pend_count;
 	int			 pend_complete;	/* the walk reached the end */
 	unsigned long		 pend_own_at;	/* pend_own when walked */
 	unsigned long		 pend_own;	/* jobs we queued, ever */
+
+	/* The accept transactions of this process take turns (op_accept()). */
+	pthread_mutex_t		 amu;
 };
 
 struct span {
