@@ -3,7 +3,8 @@
  *
  *   events.db  DB_HASH   id -> versioned record (state, times, attempts,
  *                        body length, type, created_at, route)
- *   bodies.db  DB_HASH   id -> the raw body, byte for byte
+ *   bodies.db  DB_BTREE  be64(received_ms) || id -> the raw body, byte for
+ *                        byte
  *   inbox.db   DB_HASH   id -> version, be64(due_ms): accepted, queued,
  *                        not yet taken over by the dispatcher
  *   jobs.db    DB_BTREE  be64(due_ms) || id -> version: scheduled jobs, in
@@ -11,16 +12,19 @@
  *   attempts.db DB_BTREE id || be32(seq) -> versioned attempt record; seq
  *                        counts every attempt ever recorded for the id
  *
- * Berkeley DB locks whole pages until commit, and a commit holds its locks
- * through the log flush. Every table the accept transaction writes is
- * therefore a hash: ids are often time-ordered (evt_0001, KSUIDs), and in
- * a Btree they would all land on the right-most leaf -- in a small jobs
- * Btree on its only leaf -- so concurrent durable commits would queue
- * one flush each instead of sharing one (measured with 8 processes and
- * fsync: 4,000 accepts took 4,027 log flushes with the job in a Btree,
- * about 1,850 with it in a hash, for 1.4 to 3 times the accepts/s).
- * The ordered jobs Btree is written only by the one dispatcher, which
- * moves inbox entries into it; pending work is inbox plus jobs.
+ * Berkeley DB locks whole pages until commit. The accept transaction
+ * commits without a sync and flushes the log after its locks are gone
+ * (op_accept()), so concurrent accepts share a flush; the pages they
+ * lock are held only for the rest of the transaction. The records keyed
+ * by id are hashes: ids come in any order, and a hash page per id keeps
+ * concurrent accepts apart. Bodies, which are most of the bytes, go
+ * into a Btree keyed by received time: they append at its right edge,
+ * on pages of BODY_PAGESIZE that fill one after the other and are
+ * written out once. In a hash each body went to a random page, and with
+ * more bodies than cache every accept read one page and wrote one back
+ * (bench/RESULTS.md). The ordered jobs Btree is written only by the one
+ * dispatcher, which moves inbox entries into it; pending work is inbox
+ * plus jobs.
  *
  * A job stays in jobs while it runs, keyed by the end of its lease: a
  * claim makes the event running and moves its key to now + lease_ms, so
@@ -50,6 +54,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,6 +109,13 @@
  * sizes add up to about 6 MiB, the page cache most of it.
  */
 #define REGION_SPACE	(8LL * 1024 * 1024)
+
+/*
+ * bodies.db's page size. A Btree item over about a quarter of a page goes
+ * to overflow pages of its own: with 4 KiB pages a 1 KiB body took a new
+ * page per accept. 16 KiB pages keep bodies up to 4 KiB on the leaves.
+ */
+#define BODY_PAGESIZE	16384
 
 #define REC_VERSION	1
 #define REC_FIXED	(1 + 1 + 8 + 8 + 4 + 8)
@@ -189,6 +201,16 @@ struct rec {
 	struct span	 type;
 	struct span	 created_at;
 	struct span	 route;
+};
+
+/*
+ * A key that sorts by time: be64(ms) || id. jobs.db keys by due time, so
+ * that Btree order is due order; bodies.db by received time, so that new
+ * bodies append at the right edge of its Btree.
+ */
+struct job_key {
+	unsigned char	 b[JOB_KEY_MAX];
+	size_t		 len;
 };
 
 struct accept_arg {
@@ -649,7 +671,8 @@ env_configure(DB_ENV *env, enum durability durability)
 
 /* Opens (creating) one database file of the environment. */
 static int
-db_open(DB_ENV *env, DB **dbp, const char *file, DBTYPE type)
+db_open(DB_ENV *env, DB **dbp, const char *file, DBTYPE type,
+    u_int32_t pagesize)
 {
 	DB *db;
 	int ret;
@@ -658,6 +681,7 @@ db_open(DB_ENV *env, DB **dbp, const char *file, DBTYPE type)
 	if ((ret = db_create(&db, env, 0)) != 0)
 		return ret;
 	if ((ret = db->set_flags(db, DB_CHKSUM)) != 0 ||
+	    (pagesize != 0 && (ret = db->set_pagesize(db, pagesize)) != 0) ||
 	    (ret = db->open(db, NULL, file, NULL, type, DB_OPEN_FLAGS,
 	    FILE_MODE)) != 0) {
 		(void)db->close(db, 0);
@@ -732,11 +756,27 @@ regions_allocate(const char *dir)
  * it) and the five databases into s. On failure every handle is closed
  * again and err says why. Returns 0 or a Berkeley DB error.
  */
+/* The databases of a store, as env_open() opens them. */
+static const struct db_file {
+	size_t		 field;		/* offsetof(struct store, the DB *) */
+	const char	*name;
+	DBTYPE		 type;
+	u_int32_t	 pagesize;	/* 0: Berkeley DB's choice */
+} db_files[] = {
+	{ offsetof(struct store, events), "events.db", DB_HASH, 0 },
+	{ offsetof(struct store, bodies), "bodies.db", DB_BTREE, BODY_PAGESIZE },
+	{ offsetof(struct store, inbox), "inbox.db", DB_HASH, 0 },
+	{ offsetof(struct store, jobs), "jobs.db", DB_BTREE, 0 },
+	{ offsetof(struct store, attempts), "attempts.db", DB_BTREE, 0 },
+};
+
 static int
 env_open(struct store *s, char *err, size_t errlen)
 {
+	const struct db_file *f;
 	DB_ENV *env;
 	mode_t old;
+	size_t i;
 	int ret;
 
 	if ((ret = db_env_create(&env, 0)) != 0)
@@ -762,14 +802,22 @@ env_open(struct store *s, char *err, size_t errlen)
 		goto fail;
 	}
 	s->env = env;
-	if ((ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0 ||
-	    (ret = db_open(env, &s->events, "events.db", DB_HASH)) != 0 ||
-	    (ret = db_open(env, &s->bodies, "bodies.db", DB_HASH)) != 0 ||
-	    (ret = db_open(env, &s->inbox, "inbox.db", DB_HASH)) != 0 ||
-	    (ret = db_open(env, &s->jobs, "jobs.db", DB_BTREE)) != 0 ||
-	    (ret = db_open(env, &s->attempts, "attempts.db", DB_BTREE)) != 0) {
+	if ((ret = env->log_set_config(env, DB_LOG_AUTO_REMOVE, 1)) != 0) {
 		handles_close(s);
 		goto fail;
+	}
+	for (i = 0; i < sizeof(db_files) / sizeof(db_files[0]); i++) {
+		f = &db_files[i];
+		if ((ret = db_open(env, (DB **)((char *)s + f->field), f->name,
+		    f->type, f->pagesize)) != 0) {
+			handles_close(s);
+			/* A file of another type: made by an older hookgate. */
+			snprintf(err, errlen, "%s/%s: %s%s", s->dir, f->name,
+			    db_strerror(ret), ret == EINVAL ? " (a store of "
+			    "an older hookgate? see README, \"Upgrading\")" :
+			    "");
+			return ret;
+		}
 	}
 	return 0;
 fail:
@@ -1063,6 +1111,26 @@ store_log_fail(const char *what, int ret)
 	    log_quote(db_strerror(ret), q, sizeof(q)));
 }
 
+static void
+job_key_make(struct job_key *k, int64_t due, const char *id, size_t id_len)
+{
+	be64_put(k->b, (uint64_t)due);
+	memcpy(k->b + 8, id, id_len);
+	k->len = 8 + id_len;
+}
+
+static int64_t
+job_key_due(const struct job_key *k)
+{
+	return (int64_t)be64_get(k->b);
+}
+
+static const char *
+job_key_id(const struct job_key *k)
+{
+	return (const char *)k->b + 8;
+}
+
 /* Puts the event record; DB_KEYEXIST if the id is already recorded. */
 static int
 put_event(struct store *s, DB_TXN *txn, const struct accept_arg *a)
@@ -1094,12 +1162,16 @@ put_event(struct store *s, DB_TXN *txn, const struct accept_arg *a)
 	return ret;
 }
 
+/* Puts the body under be64(received) || id (see struct job_key). */
 static int
-put_body(struct store *s, DB_TXN *txn, const struct store_new_event *ev)
+put_body(struct store *s, DB_TXN *txn, const struct store_new_event *ev,
+    int64_t received)
 {
+	struct job_key bk;
 	DBT k, d;
 
-	dbt_in(&k, ev->id, ev->id_len);
+	job_key_make(&bk, received, ev->id, ev->id_len);
+	dbt_in(&k, bk.b, bk.len);
 	dbt_in(&d, ev->body, ev->body_len);
 	return s->bodies->put(s->bodies, txn, &k, &d, 0);
 }
@@ -1203,7 +1275,7 @@ op_accept(struct store *s, void *arg)
 		ret = STORE_EFULL;
 		goto fail;
 	}
-	if ((ret = put_body(s, txn, a->ev)) != 0 ||
+	if ((ret = put_body(s, txn, a->ev, a->now)) != 0 ||
 	    (a->ev->queue && (ret = put_inbox(s, txn, a->ev, a->now)) != 0))
 		goto fail;
 	/* The flags: no sync in the commit with fsync; write's are the
@@ -1394,14 +1466,17 @@ get_event(struct store *s, DB_TXN *txn, struct get_arg *a)
 	return 0;
 }
 
-/* Reads the body of a->id into a malloc'd a->body (never NULL). */
+/* Reads the body of a->id, whose record is in a->info, into a malloc'd
+   a->body (never NULL). */
 static int
 get_body(struct store *s, DB_TXN *txn, struct get_arg *a)
 {
+	struct job_key bk;
 	DBT k, d;
 	int ret;
 
-	dbt_in(&k, a->id, a->id_len);
+	job_key_make(&bk, a->info.received_ms, a->id, a->id_len);
+	dbt_in(&k, bk.b, bk.len);
 	dbt_out(&d, DB_DBT_MALLOC);
 	if ((ret = s->bodies->get(s->bodies, txn, &k, &d, 0)) != 0)
 		return ret;
@@ -1573,11 +1648,6 @@ store_checkpoint(struct store *s)
  * writes jobs; its transactions are short and touch a bounded batch.
  */
 
-/* A jobs.db key: be64(due_ms) || id, so that Btree order is due order. */
-struct job_key {
-	unsigned char	 b[JOB_KEY_MAX];
-	size_t		 len;
-};
 
 /* One jobs.db entry as a scan saw it, read committed: a hint only. */
 struct job_item {
@@ -1661,26 +1731,6 @@ struct attempts_arg {
 	struct store_attempt_info *v;
 	size_t		 n;
 };
-
-static void
-job_key_make(struct job_key *k, int64_t due, const char *id, size_t id_len)
-{
-	be64_put(k->b, (uint64_t)due);
-	memcpy(k->b + 8, id, id_len);
-	k->len = 8 + id_len;
-}
-
-static int64_t
-job_key_due(const struct job_key *k)
-{
-	return (int64_t)be64_get(k->b);
-}
-
-static const char *
-job_key_id(const struct job_key *k)
-{
-	return (const char *)k->b + 8;
-}
 
 /* Logs something odd about a job, with its id (not NUL-terminated). */
 static void
@@ -2536,9 +2586,10 @@ static int
 purge_one(struct store *s, DB_TXN *txn, const struct event_scan *es,
     const struct event_item *it, unsigned long *removed)
 {
+	struct job_key bk;
 	struct rec r;
 	void *buf;
-	DBT k;
+	DBT k, bk_dbt;
 	int ret;
 
 	ret = event_read(s, txn, it->id, it->id_len, DB_RMW, &r, &buf);
@@ -2550,8 +2601,10 @@ purge_one(struct store *s, DB_TXN *txn, const struct event_scan *es,
 	if (ret != 0)
 		return ret;
 	dbt_in(&k, it->id, it->id_len);
+	job_key_make(&bk, r.received_ms, it->id, it->id_len);
+	dbt_in(&bk_dbt, bk.b, bk.len);
 	if ((ret = s->events->del(s->events, txn, &k, 0)) != 0 ||
-	    ((ret = s->bodies->del(s->bodies, txn, &k, 0)) != 0 &&
+	    ((ret = s->bodies->del(s->bodies, txn, &bk_dbt, 0)) != 0 &&
 	    ret != DB_NOTFOUND) ||
 	    (ret = att_walk(s, txn, it->id, it->id_len, 1, NULL)) != 0)
 		return ret;
