@@ -96,6 +96,15 @@
 #define CACHE_BYTES	(4u * 1024 * 1024)
 /* How long one process trusts its count of pending jobs, at least. */
 #define PENDING_TTL_MS	1000
+/*
+ * Far below the limit, a count is trusted for as long as the queue needs
+ * to reach the limit at PENDING_RATE_MAX accepts a second (all processes,
+ * far beyond what one host's web server delivers), up to PENDING_TTL_MAX:
+ * a walk reads every pending entry, and with a long backlog and a high
+ * max_queue the walks were 5 % of a responder's CPU.
+ */
+#define PENDING_RATE_MAX	100000
+#define PENDING_TTL_MAX	(60 * 1000)
 #define CHECKPOINT_KB	(16 * 1024)
 /*
  * Claims and outcomes are written to the log at commit but not synced:
@@ -1347,6 +1356,22 @@ op_pending(struct store *s, void *arg)
  * other processes' accepts show within a second or so). A fresh process
  * (CGI) always walks. Returns -1 on error.
  */
+/* How long a count of count pending, for a limit (LONG_MAX: none), that
+   took walk_ms to make, is trusted. */
+static int64_t
+pending_ttl(int64_t walk_ms, long count, long limit)
+{
+	int64_t ttl = walk_ms * 50;	/* a long walk: 2 % of the time */
+	int64_t headroom = count < limit && limit != LONG_MAX ?
+	    (int64_t)(limit - count) * 1000 / PENDING_RATE_MAX : 0;
+
+	if (ttl < headroom)
+		ttl = headroom;
+	if (ttl > PENDING_TTL_MAX)
+		ttl = PENDING_TTL_MAX;
+	return ttl < PENDING_TTL_MS ? PENDING_TTL_MS : ttl;
+}
+
 static long
 pending_get(struct store *s, long limit)
 {
@@ -1379,9 +1404,7 @@ pending_get(struct store *s, long limit)
 	}
 	s->pend_at = now;
 	/* A long backlog takes long to count: at most 2 % of the time. */
-	s->pend_ttl = (now_ms() - now) * 50;
-	if (s->pend_ttl < PENDING_TTL_MS)
-		s->pend_ttl = PENDING_TTL_MS;
+	s->pend_ttl = pending_ttl(now_ms() - now, a.count, limit);
 	s->pend_count = a.count;
 	s->pend_complete = a.count < limit;
 	s->pend_own_at = own;

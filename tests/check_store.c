@@ -597,6 +597,21 @@ START_TEST(small_helpers)
 }
 END_TEST
 
+/* How long a pending count is trusted: a second at least, longer for a
+   long walk or far below the limit, never over a minute. */
+START_TEST(pending_ttls)
+{
+	ck_assert_int_eq(pending_ttl(0, 0, 10000), PENDING_TTL_MS);
+	ck_assert_int_eq(pending_ttl(0, 20000, 10000), PENDING_TTL_MS);
+	ck_assert_int_eq(pending_ttl(100, 0, 100), 5000);
+	ck_assert_int_eq(pending_ttl(0, 9000000, 10000000), 10000);
+	ck_assert_int_eq(pending_ttl(0, 0, 10000000), PENDING_TTL_MAX);
+	ck_assert_int_eq(pending_ttl(10000, 0, 100), PENDING_TTL_MAX);
+	/* No limit (store_pending()): no headroom to wait on. */
+	ck_assert_int_eq(pending_ttl(0, 0, LONG_MAX), PENDING_TTL_MS);
+}
+END_TEST
+
 /*
  * Children wait for the parent: each writes a byte to `ready` once its
  * store is open, then blocks reading `go` until the parent closes it.
@@ -1933,6 +1948,7 @@ store_suite(void)
 	    sizeof(durabilities) / sizeof(durabilities[0]));
 	tcase_add_test(tc, record_codec);
 	tcase_add_test(tc, small_helpers);
+	tcase_add_test(tc, pending_ttls);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("state_dir");
