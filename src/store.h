@@ -46,7 +46,7 @@ enum store_status {
 
 struct store_options {
 	size_t		 max_body;	/* largest body (log files need not
-					   exceed it: see store.c) */
+					   exceed it: see store_int.h) */
 	enum durability	 durability;
 };
 

@@ -4,8 +4,9 @@
  * races and the crashes. Check forks per test, so every test opens its
  * own store; children fork AFTER the folder exists and open their own.
  *
- * The store's static helpers are tested directly by including store.c
- * (the test then does not link store.o from libhookgate.a).
+ * The store's static helpers are tested directly by including the
+ * store's source files (the test then links none of the store objects of
+ * libhookgate.a).
  */
 
 #include <sys/types.h>
@@ -19,7 +20,13 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "../src/store.c"
+/* The whole store in this unit, so the tests reach its static helpers
+   (and no store_*.o of libhookgate.a is linked). */
+#include "../src/store_codec.c"
+#include "../src/store_env.c"
+#include "../src/store_accept.c"
+#include "../src/store_jobs.c"
+#include "../src/store_admin.c"
 #include "testutil.h"
 
 #if defined(__SANITIZE_ADDRESS__)
