@@ -10,12 +10,13 @@
  * The main thread takes no requests. The stop signals are blocked in
  * every thread and the main thread takes them with sigtimedwait(); it
  * also ends the process when a request is stuck, and at a stop wakes the
- * threads blocked in accept() with SIGWAKE. No signal reaches a thread
+ * threads waiting for a connection with SIGWAKE. No signal reaches a thread
  * while it reads or answers a request: libfcgi takes an interrupted read
  * or write for a broken connection.
  *
  * With main.c and serve.c, the only files that include fcgiapp.h.
  */
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -24,6 +25,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -42,12 +44,15 @@
 #include "responder.h"
 #include "util.h"
 
-/* Interrupts accept() in a request thread; never sent by anyone else. */
+/* Ends a request thread's wait for a connection; never sent by anyone
+   else. */
 #define SIGWAKE			(SIGRTMIN + 1)
 /* Touched pages only count, but hosts cap address space (RLIMIT_AS). */
 #define THREAD_STACK		(512 * 1024)
-/* While stopping, SIGWAKE is sent again this often: one that comes just
-   before a thread blocks in accept() would otherwise be missed. */
+/* While stopping, SIGWAKE is sent again this often, until every thread
+   has ended. (One sent while a thread serves a request stays pending and
+   ends its next wait at once; the resend costs nothing and guards the
+   rest.) */
 #define WAKE_RESEND_MS		100
 /* Longest wait for one read or write of a request's connection. */
 #define IO_TIMEOUT_S		10
@@ -86,8 +91,8 @@ on_wake(int sig)
 
 /*
  * Blocks the stop signals and SIGWAKE in this thread, and so in every
- * thread it starts; SIGWAKE gets a handler without SA_RESTART, so that an
- * accept() it interrupts returns. Fills *stop with the stop signals.
+ * thread it starts; SIGWAKE gets a handler without SA_RESTART, so that a
+ * wait it interrupts returns. Fills *stop with the stop signals.
  */
 static void
 signals_block(sigset_t *stop)
@@ -238,28 +243,41 @@ io_timeouts(int fd)
 }
 
 /*
- * Waits for a connection with SIGWAKE let in, so that a stop interrupts
- * the wait and nothing else. Returns the connection, -1 to look at
- * `stopping` again, or -2 when the socket is unusable.
+ * Waits for a connection and takes it. The listening socket is
+ * non-blocking: under load a connection is usually waiting, and one
+ * accept4() takes it. Only when none is does the thread sleep, in
+ * epoll_pwait() with SIGWAKE let in for the wait only (atomically: one
+ * sent meanwhile is pending and ends the wait at once; during is the
+ * thread's mask without SIGWAKE), and EPOLLEXCLUSIVE wakes one waiting
+ * thread of the process per connection, not all of them. (A blocking
+ * accept() with SIGWAKE let in around it cost two more system calls per
+ * request.) Returns the connection, -1 to look at `stopping` again, or
+ * -2 when the socket is unusable.
  */
 static int
-wait_connection(int listen_fd, const sigset_t *wake)
+wait_connection(int listen_fd, int epfd, const sigset_t *during)
 {
+	struct epoll_event ev;
 	int fd;
 
-	pthread_sigmask(SIG_UNBLOCK, wake, NULL);
-	fd = atomic_load(&stopping) ? -1 :
-	    accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	pthread_sigmask(SIG_BLOCK, wake, NULL);
+	fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd >= 0 && !peer_allowed(fd)) {
 		close(fd);
 		return -1;
 	}
-	if (fd >= 0)
+	if (fd >= 0) {
 		io_timeouts(fd);
-	if (fd >= 0 || atomic_load(&stopping))
 		return fd;
+	}
 	switch (errno) {
+	case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+	case EWOULDBLOCK:
+#endif
+		if (epoll_pwait(epfd, &ev, 1, -1, during) == -1 &&
+		    errno != EINTR)
+			break;
+		return -1;
 	case EINTR:
 	case ECONNABORTED:
 	case EPROTO:
@@ -270,11 +288,27 @@ wait_connection(int listen_fd, const sigset_t *wake)
 	case ENOMEM:
 		sleep_ms(100);	/* resources may come back */
 		return -1;
-	default:
-		log_write(LOG_LEVEL_ERROR, "msg=\"FastCGI accept failed\" "
-		    "errno=%d", errno);
-		return -2;
 	}
+	log_write(LOG_LEVEL_ERROR, "msg=\"FastCGI accept failed\" "
+	    "errno=%d", errno);
+	return -2;
+}
+
+/* An epoll instance that reports a waiting connection on listen_fd to
+   one of the threads waiting on it, or -1. */
+static int
+accept_poller(int listen_fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
+	int epfd;
+
+	if ((epfd = epoll_create1(EPOLL_CLOEXEC)) == -1)
+		return -1;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, listen_fd, &ev) == -1) {
+		close(epfd);
+		return -1;
+	}
+	return epfd;
 }
 
 /*
@@ -312,19 +346,23 @@ rthread_main(void *arg)
 	struct rthread *t = arg;
 	struct request *req = request_new();
 	FCGX_Request r;
-	sigset_t wake, during;
-	int fd, kept = -1;
+	sigset_t during;
+	int fd, epfd, kept = -1;
 
-	sigemptyset(&wake);
-	sigaddset(&wake, SIGWAKE);
 	pthread_sigmask(SIG_SETMASK, NULL, &during);
 	sigdelset(&during, SIGWAKE);
+	if ((epfd = accept_poller(t->rs->listen_fd)) == -1) {
+		log_write(LOG_LEVEL_ERROR, "msg=\"cannot watch the FastCGI "
+		    "socket\" errno=%d", errno);
+		atomic_store(&stopping, 1);
+	}
 	if (FCGX_InitRequest(&r, -1, 0) != 0)
 		atomic_store(&stopping, 1);
 	while (!atomic_load(&stopping)) {
 		if (kept >= 0)
 			fd = kept;
-		else if ((fd = wait_connection(t->rs->listen_fd, &wake)) < 0) {
+		else if ((fd = wait_connection(t->rs->listen_fd, epfd,
+		    &during)) < 0) {
 			if (fd == -2)
 				atomic_store(&stopping, 1);
 			continue;
@@ -345,6 +383,8 @@ rthread_main(void *arg)
 	}
 	if (kept >= 0)
 		close(kept);
+	if (epfd != -1)
+		close(epfd);
 	request_free(req);
 	atomic_store(&t->ended, 1);
 	return NULL;
@@ -474,7 +514,7 @@ responder_run(int listen_fd, const char *config_path)
 {
 	struct responder rs;
 	sigset_t stop;
-	int rc = 0;
+	int fl, rc = 0;
 
 	signals_block(&stop);
 	if (FCGX_Init() != 0)
@@ -482,6 +522,13 @@ responder_run(int listen_fd, const char *config_path)
 	memset(&rs, 0, sizeof(rs));
 	rs.listen_fd = listen_fd;
 	rs.unix_socket = socket_family(listen_fd) == AF_UNIX;
+	/* wait_connection() takes what is waiting, or returns. */
+	if ((fl = fcntl(listen_fd, F_GETFL)) == -1 ||
+	    fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) == -1) {
+		log_write(LOG_LEVEL_ERROR, "msg=\"cannot make the FastCGI "
+		    "socket non-blocking\" errno=%d", errno);
+		return 1;
+	}
 	handler_init(&rs.h, config_path);
 	if (threads_start(&rs) == 0)
 		rc = 1;
