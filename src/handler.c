@@ -187,15 +187,26 @@ setup_release(struct handler *h, struct setup *su)
 /*
  * The setup's store, opened on first use (under h->mu, so one thread
  * opens it while the others wait). Returns NULL (logged) when it cannot.
+ *
+ * A process may hold one handle per environment, so a setup shares the
+ * store of the setup in force when their settings match, whichever of
+ * the two opens it first: a reload that comes before the first request
+ * has opened the store leaves an older setup, still held by a request,
+ * and the new one both without a store.
  */
 static struct store *
 setup_store(struct handler *h, struct setup *su)
 {
+	struct setup *cur;
 	struct store_options opt;
 	struct store *st;
 	char err[512];
 
 	pthread_mutex_lock(&h->mu);
+	cur = h->cur;
+	if (su->store == NULL && cur != NULL && cur != su &&
+	    cur->store != NULL && same_store(su->cfg, cur->cfg))
+		su->store = store_hold(cur->store);
 	if (su->store == NULL) {
 		opt.max_body = su->cfg->max_body;
 		opt.durability = su->cfg->durability;
@@ -204,6 +215,9 @@ setup_store(struct handler *h, struct setup *su)
 		if (su->store == NULL)
 			log_write(LOG_LEVEL_ERROR, "msg=\"store unavailable\" "
 			    "error=\"%s\"", err);
+		else if (cur != NULL && cur != su && cur->store == NULL &&
+		    same_store(su->cfg, cur->cfg))
+			cur->store = store_hold(su->store);
 	}
 	st = su->store;
 	pthread_mutex_unlock(&h->mu);

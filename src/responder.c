@@ -10,9 +10,9 @@
  * The main thread takes no requests. The stop signals are blocked in
  * every thread and the main thread takes them with sigtimedwait(); it
  * also ends the process when a request is stuck, and at a stop wakes the
- * threads waiting for a connection with SIGWAKE. No signal reaches a thread
- * while it reads or answers a request: libfcgi takes an interrupted read
- * or write for a broken connection.
+ * threads waiting for a connection with SIGWAKE. No signal reaches a
+ * thread while it reads or answers a request: libfcgi takes an
+ * interrupted read or write for a broken connection.
  *
  * With main.c and serve.c, the only files that include fcgiapp.h.
  */
@@ -275,8 +275,11 @@ wait_connection(int listen_fd, int epfd, const sigset_t *during)
 	case EWOULDBLOCK:
 #endif
 		if (epoll_pwait(epfd, &ev, 1, -1, during) == -1 &&
-		    errno != EINTR)
-			break;
+		    errno != EINTR) {
+			log_write(LOG_LEVEL_ERROR, "msg=\"waiting for a "
+			    "FastCGI connection failed\" errno=%d", errno);
+			return -2;
+		}
 		return -1;
 	case EINTR:
 	case ECONNABORTED:
