@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,11 +19,21 @@
 #include "store_int.h"
 #include "util.h"
 
-struct accept_arg {
+/*
+ * One delivery to record, queued in its process until a transaction takes
+ * it (accept_lead()). Lives on the stack of the thread that waits for it.
+ */
+struct accept_item {
 	const struct store_new_event *ev;
+	unsigned char	*rec;		/* the encoded event record; owned */
+	size_t		 rec_len;
 	int64_t		 now;
-	int		 full;
-	int		 tries;		/* op_accept() runs so far */
+	int		 full;		/* the queue was at max_queue */
+	int		 ret;		/* 0, DB_KEYEXIST, STORE_EFULL or an
+					   error of the whole transaction */
+	int		 lead;		/* woken to lead the next batch */
+	sem_t		 wake;		/* posted when done, or to lead */
+	struct accept_item *next;	/* under s->qmu while queued */
 };
 
 struct get_arg {
@@ -40,35 +51,41 @@ struct pending_arg {
 	long		 count;
 };
 
-/* Puts the event record; DB_KEYEXIST if the id is already recorded. */
+/*
+ * Encodes the item's event record before any transaction: a record that
+ * cannot be encoded fails its own delivery, not the others of its batch.
+ */
 static int
-put_event(struct store *s, DB_TXN *txn, const struct accept_arg *a)
+item_encode(struct accept_item *it)
 {
-	const struct store_new_event *ev = a->ev;
-	unsigned char *buf;
+	const struct store_new_event *ev = it->ev;
 	struct rec r;
-	size_t len;
-	DBT k, d;
-	int ret;
 
 	memset(&r, 0, sizeof(r));
 	r.state = ev->queue ? STATE_QUEUED : STATE_IGNORED;
-	r.received_ms = a->now;
-	r.due_ms = ev->queue ? a->now : 0;
+	r.received_ms = it->now;
+	r.due_ms = ev->queue ? it->now : 0;
 	r.body_len = ev->body_len;
 	r.type = span_str(ev->type);
 	r.created_at = span_str(ev->created_at);
 	r.route = span_str(ev->route);
-	if ((buf = rec_encode(&r, &len)) == NULL) {
+	if ((it->rec = rec_encode(&r, &it->rec_len)) == NULL) {
 		log_write(LOG_LEVEL_ERROR, "msg=\"store: type, created_at or "
 		    "route longer than %d bytes\"", REC_STR_MAX);
-		return EINVAL;
+		return -1;
 	}
-	dbt_in(&k, ev->id, ev->id_len);
-	dbt_in(&d, buf, len);
-	ret = s->events->put(s->events, txn, &k, &d, DB_NOOVERWRITE);
-	free(buf);
-	return ret;
+	return 0;
+}
+
+/* Puts the event record; DB_KEYEXIST if the id is already recorded. */
+static int
+put_event(struct store *s, DB_TXN *txn, const struct accept_item *it)
+{
+	DBT k, d;
+
+	dbt_in(&k, it->ev->id, it->ev->id_len);
+	dbt_in(&d, it->rec, it->rec_len);
+	return s->events->put(s->events, txn, &k, &d, DB_NOOVERWRITE);
 }
 
 /* Puts the body under be64(received) || id (see struct job_key). */
@@ -141,66 +158,151 @@ log_durable(struct store *s)
 }
 
 /*
- * The accept transaction. The duplicate check comes first so that a
- * redelivery of a known id is "duplicate" even when the queue is full.
+ * Records one delivery in the batch's transaction. A known id, or a queue
+ * at max_queue, is the item's outcome (it->ret), not a failure of the
+ * transaction: the others of the batch go on. The duplicate check comes
+ * first so that a redelivery of a known id is "duplicate" even when the
+ * queue is full; a full item looks the id up instead of putting it, as
+ * a put cannot be taken back without aborting the whole batch.
+ */
+static int
+accept_one(struct store *s, DB_TXN *txn, struct accept_item *it)
+{
+	const struct store_new_event *ev = it->ev;
+	DBT k;
+	int ret;
+
+	if (ev->queue && it->full) {
+		dbt_in(&k, ev->id, ev->id_len);
+		ret = s->events->exists(s->events, txn, &k, 0);
+		if (ret == 0 || ret == DB_NOTFOUND)
+			it->ret = ret == 0 ? DB_KEYEXIST : STORE_EFULL;
+		return ret == DB_NOTFOUND ? 0 : ret;
+	}
+	if ((ret = put_event(s, txn, it)) == DB_KEYEXIST) {
+		it->ret = DB_KEYEXIST;
+		return 0;
+	}
+	if (ret != 0 || (ret = put_body(s, txn, ev, it->now)) != 0)
+		return ret;
+	return ev->queue ? put_inbox(s, txn, ev, it->now) : 0;
+}
+
+/*
+ * The accept transaction: every delivery of the batch (a list of items),
+ * one commit. Only one runs at a time in a process (accept_lead()), so
+ * accepts of one process never deadlock one another.
  *
  * With fsync durability the commit lets its locks go before the log is
  * on disk, and the log is flushed before returning (early lock release):
- * a commit waiting for its flush blocks no other, so the commits of every
- * request in flight share one flush (group commit). A duplicate waits for
- * the same flush, since the record it saw may not be on disk yet. A flush
- * that fails (the environment panicked) fails the whole operation, and
- * store_run() runs it again in the reopened environment, where the id is
- * either there (recovered: duplicate) or not (accepted anew). With write
- * durability the environment writes the log at commit.
- *
- * Concurrent accepts of one process deadlock one another on hash pages
- * now and then, and under load one could lose every retry (a 503). So a
- * transaction runs alone in its process (amu) with write durability,
- * whose commit writes the log with the locks held, and with fsync from
- * its ACCEPT_ALONE_AFTER'th try on: running them all alone cost 40 % of
- * the rate with 256 KiB bodies. The wait for the disk is shared outside
- * the mutex either way.
+ * the other processes' commits go on meanwhile and share the flush. A
+ * duplicate waits for the same flush, since the record it saw may not be
+ * on disk yet. A flush that fails (the environment panicked) fails the
+ * whole batch, and store_run() runs it again in the reopened environment,
+ * where each id is either there (recovered: duplicate) or not (accepted
+ * anew). With write durability the environment writes the log at commit.
  */
 static int
 op_accept(struct store *s, void *arg)
 {
-	struct accept_arg *a = arg;
+	struct accept_item *it, *batch = arg;
 	DB_TXN *txn;
-	int ret, alone;
+	int ret;
 
-	alone = s->opt.durability != DURABILITY_FSYNC ||
-	    ++a->tries >= ACCEPT_ALONE_AFTER;
-	if (alone)
-		pthread_mutex_lock(&s->amu);
-	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0) {
-		if (alone)
-			pthread_mutex_unlock(&s->amu);
+	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0)
 		return ret;
+	for (it = batch; it != NULL; it = it->next) {
+		it->ret = 0;
+		if ((ret = accept_one(s, txn, it)) != 0) {
+			(void)txn->abort(txn);
+			return ret;
+		}
 	}
-	if ((ret = put_event(s, txn, a)) != 0)
-		goto fail;
-	if (a->ev->queue && a->full) {
-		ret = STORE_EFULL;
-		goto fail;
-	}
-	if ((ret = put_body(s, txn, a->ev, a->now)) != 0 ||
-	    (a->ev->queue && (ret = put_inbox(s, txn, a->ev, a->now)) != 0))
-		goto fail;
 	/* The flags: no sync in the commit with fsync; write's are the
 	   environment's (DB_TXN_WRITE_NOSYNC). */
 	ret = txn->commit(txn, s->opt.durability == DURABILITY_FSYNC ?
 	    DB_TXN_NOSYNC : 0);
-	if (alone)
-		pthread_mutex_unlock(&s->amu);
 	return ret != 0 ? ret : log_durable(s);
-fail:
-	(void)txn->abort(txn);
-	if (alone)
-		pthread_mutex_unlock(&s->amu);
-	if (ret == DB_KEYEXIST && (ret = log_durable(s)) == 0)
-		ret = DB_KEYEXIST;
-	return ret;
+}
+
+/*
+ * Records a batch of deliveries in one transaction, led by the thread of
+ * its first, it: that thread found no batch running, or was handed the
+ * lead. The deliveries that come in meanwhile queue for the next batch,
+ * whose first thread this one wakes to lead it; then it wakes the threads
+ * of its batch, outside the mutex.
+ *
+ * Per delivery, a transaction of its own cost a begin, a commit, a write
+ * of the log and, as the threads of a process had to take turns, a
+ * sleep and wake-up on a mutex: half the store's CPU (bench/RESULTS.md).
+ * Waking each thread by its own semaphore, rather than all of them by
+ * one condition variable, spares the others a wake-up and a fight for
+ * the mutex.
+ */
+static void
+accept_lead(struct store *s, struct accept_item *it)
+{
+	struct accept_item *batch = it, *next, **tail = &it;
+	int n, ret;
+
+	pthread_mutex_lock(&s->qmu);
+	for (n = 0; *tail != NULL && n < ACCEPT_BATCH; n++)
+		tail = &(*tail)->next;
+	s->qhead = *tail;
+	*tail = NULL;
+	if (s->qhead == NULL)
+		s->qtail = &s->qhead;
+	pthread_mutex_unlock(&s->qmu);
+
+	ret = store_run(s, op_accept, batch);
+
+	pthread_mutex_lock(&s->qmu);
+	if ((next = s->qhead) != NULL)
+		next->lead = 1;
+	else
+		s->qleading = 0;
+	pthread_mutex_unlock(&s->qmu);
+	if (next != NULL)
+		sem_post(&next->wake);
+	/* An item is gone once its thread wakes: next is read first. */
+	for (it = batch->next; it != NULL; it = next) {
+		next = it->next;
+		if (ret != 0)
+			it->ret = ret;
+		sem_post(&it->wake);
+	}
+	if (ret != 0)
+		batch->ret = ret;
+}
+
+/*
+ * Queues it and returns when a batch has recorded it: at once leading
+ * one when none runs, else asleep until the batch that took it is done
+ * or this thread is handed the lead of the next.
+ */
+static void
+accept_wait(struct store *s, struct accept_item *it)
+{
+	int lead;
+
+	it->next = NULL;
+	it->lead = 0;
+	if (sem_init(&it->wake, 0, 0) != 0)
+		fatal_oom();
+	pthread_mutex_lock(&s->qmu);
+	*s->qtail = it;
+	s->qtail = &it->next;
+	if ((lead = !s->qleading))
+		s->qleading = 1;
+	pthread_mutex_unlock(&s->qmu);
+	if (!lead) {
+		while (sem_wait(&it->wake) == -1)
+			;	/* EINTR: a signal for the thread */
+		lead = it->lead;
+	}
+	if (lead)
+		accept_lead(s, it);
+	sem_destroy(&it->wake);
 }
 
 /* Adds the entries of db to a->count, stopping at a->limit. */
@@ -323,9 +425,8 @@ store_pending(struct store *s)
 enum store_status
 store_accept(struct store *s, const struct store_new_event *ev)
 {
-	struct accept_arg a;
+	struct accept_item it;
 	long pending;
-	int ret;
 
 	/* Job and attempt keys hold the id; a NUL would break their order. */
 	if (ev->id_len == 0 || ev->id_len > STORE_ID_MAX ||
@@ -338,17 +439,19 @@ store_accept(struct store *s, const struct store_new_event *ev)
 		log_write(LOG_LEVEL_ERROR, "msg=\"store: body too large\"");
 		return STORE_UNAVAILABLE;
 	}
-	a.ev = ev;
-	a.now = now_ms();
-	a.full = 0;
-	a.tries = 0;
+	memset(&it, 0, sizeof(it));
+	it.ev = ev;
+	it.now = now_ms();
 	if (ev->queue && ev->max_queue > 0) {
 		if ((pending = pending_get(s, ev->max_queue)) < 0)
 			return STORE_UNAVAILABLE;
-		a.full = pending >= ev->max_queue;
+		it.full = pending >= ev->max_queue;
 	}
-	ret = store_run(s, op_accept, &a);
-	switch (ret) {
+	if (item_encode(&it) == -1)
+		return STORE_UNAVAILABLE;
+	accept_wait(s, &it);
+	free(it.rec);
+	switch (it.ret) {
 	case 0:
 		break;
 	case DB_KEYEXIST:
@@ -356,7 +459,7 @@ store_accept(struct store *s, const struct store_new_event *ev)
 	case STORE_EFULL:
 		return STORE_FULL;
 	default:
-		store_log_fail("accept", ret);
+		store_log_fail("accept", it.ret);
 		return STORE_UNAVAILABLE;
 	}
 	if (ev->queue) {

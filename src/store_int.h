@@ -14,10 +14,12 @@
  *   attempts.db DB_BTREE id || be32(seq) -> versioned attempt record; seq
  *                        counts every attempt ever recorded for the id
  *
- * Berkeley DB locks whole pages until commit. The accept transaction
- * commits without a sync and flushes the log after its locks are gone
- * (op_accept()), so concurrent accepts share a flush; the pages they
- * lock are held only for the rest of the transaction. The records keyed
+ * Berkeley DB locks whole pages until commit. The deliveries that wait
+ * in a process are recorded together, in one accept transaction at a
+ * time (accept_lead()); it commits without a sync and flushes the log
+ * after its locks are gone (op_accept()), so the accepts of all
+ * processes share a flush; the pages they lock are held only for the
+ * rest of the transaction. The records keyed
  * by id are hashes: ids come in any order, and a hash page per id keeps
  * concurrent accepts apart. Bodies, which are most of the bytes, go
  * into a Btree keyed by received time: they append at its right edge,
@@ -131,9 +133,8 @@
  */
 #define INBOX_BATCH	100
 #define SCAN_BATCH	64
-/* With fsync, the try of an accept from which it runs alone in its
-   process (op_accept()). */
-#define ACCEPT_ALONE_AFTER	3
+/* Deliveries one accept transaction records at most (accept_lead()). */
+#define ACCEPT_BATCH	32
 /* The first look of a claim: the first due entry is claimable unless its
    section is full, and reading 64 events to take one cost more than the
    command it started (bench/RESULTS.md). */
@@ -144,6 +145,8 @@
 
 /* Our own result code for "queue full", outside Berkeley DB's range. */
 #define STORE_EFULL	(-20001)
+
+struct accept_item;		/* store_accept.c */
 
 struct store {
 	DB_ENV			*env;
@@ -178,8 +181,16 @@ struct store {
 	unsigned long		 pend_own_at;	/* pend_own when walked */
 	unsigned long		 pend_own;	/* jobs we queued, ever */
 
-	/* The accept transactions of this process take turns (op_accept()). */
-	pthread_mutex_t		 amu;
+	/*
+	 * Deliveries waiting for an accept transaction, and whether a thread
+	 * runs one now: one at a time per process, for all that wait
+	 * (accept_lead()).
+	 */
+	pthread_mutex_t		 qmu;
+	pthread_cond_t		 qcv;
+	struct accept_item	*qhead;
+	struct accept_item	**qtail;
+	int			 qleading;
 };
 
 struct span {

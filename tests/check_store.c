@@ -748,6 +748,87 @@ race_child(const char *dir, struct barrier *b, int me, int out)
 	_exit(0);
 }
 
+#define BATCH_THREADS	8
+#define BATCH_IDS	200
+
+struct batch_arg {
+	struct store	*s;
+	int		 me;
+	int		 rc[BATCH_IDS];	/* -1: not offered by this thread */
+};
+
+static void
+batch_body(int n, char *buf, size_t len)
+{
+	snprintf(buf, len, "{\"id\":\"evt_%04d\",\"n\":%d}", n, n * 7);
+}
+
+/* Offers a window of the ids, each also offered by the next thread. */
+static void *
+batch_thread(void *arg)
+{
+	struct batch_arg *a = arg;
+	struct store_new_event ev;
+	char id[32], body[64];
+	int k, n, per = 2 * BATCH_IDS / BATCH_THREADS;
+
+	for (k = 0; k < BATCH_IDS; k++)
+		a->rc[k] = -1;
+	for (k = 0; k < per; k++) {
+		n = (a->me * per / 2 + k) % BATCH_IDS;
+		snprintf(id, sizeof(id), "evt_%04d", n);
+		batch_body(n, body, sizeof(body));
+		ev = new_event(id, body, strlen(body), 1, 0);
+		a->rc[n] = (int)store_accept(a->s, &ev);
+	}
+	return NULL;
+}
+
+/*
+ * The threads of one process record their deliveries in shared
+ * transactions (accept_lead()): each id offered twice at once is accepted
+ * exactly once, and every body is stored under its own id.
+ */
+START_TEST(accepts_from_threads)
+{
+	static struct batch_arg a[BATCH_THREADS];
+	pthread_t th[BATCH_THREADS];
+	char *dir = make_tmpdir(), id[32], want[64];
+	unsigned char *body;
+	size_t len;
+	struct store *s = open_default(dir);
+	int i, n, ok, dup;
+
+	for (i = 0; i < BATCH_THREADS; i++) {
+		a[i].s = s;
+		a[i].me = i;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, batch_thread,
+		    &a[i]), 0);
+	}
+	for (i = 0; i < BATCH_THREADS; i++)
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+	for (n = 0; n < BATCH_IDS; n++) {
+		for (i = ok = dup = 0; i < BATCH_THREADS; i++) {
+			ok += a[i].rc[n] == STORE_OK;
+			dup += a[i].rc[n] == STORE_DUPLICATE;
+		}
+		ck_assert_msg(ok == 1 && dup == 1, "id %d: %d accepted, "
+		    "%d duplicate", n, ok, dup);
+		snprintf(id, sizeof(id), "evt_%04d", n);
+		batch_body(n, want, sizeof(want));
+		ck_assert_int_eq(store_get(s, id, strlen(id), NULL, &body,
+		    &len), 1);
+		ck_assert_uint_eq(len, strlen(want));
+		ck_assert(memcmp(body, want, len) == 0);
+		free(body);
+	}
+	ck_assert_int_eq(queued_count(s), BATCH_IDS);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(race_many_ids_many_processes)
 {
 	struct barrier b;
@@ -799,19 +880,19 @@ die_in_txn(const char *dir, int commit_ab)
 {
 	struct store *s = child_open(dir);
 	struct store_new_event ev;
-	struct accept_arg a;
+	struct accept_item it;
 	DB_TXN *txn;
 
 	if (commit_ab && (accept_id(s, "evt_A", 1, 0) != STORE_OK ||
 	    accept_id(s, "evt_B", 1, 0) != STORE_OK))
 		_exit(CHILD_IO_FAIL);
 	ev = new_event("evt_C", "{}", 2, 1, 0);
-	a.ev = &ev;
-	a.now = now_ms();
-	a.full = 0;
-	if (s->env->txn_begin(s->env, NULL, &txn, 0) != 0 ||
-	    put_event(s, txn, &a) != 0 || put_body(s, txn, &ev, a.now) != 0 ||
-	    put_inbox(s, txn, &ev, a.now) != 0)
+	memset(&it, 0, sizeof(it));
+	it.ev = &ev;
+	it.now = now_ms();
+	if (item_encode(&it) == -1 ||
+	    s->env->txn_begin(s->env, NULL, &txn, 0) != 0 ||
+	    accept_one(s, txn, &it) != 0 || it.ret != 0)
 		_exit(CHILD_IO_FAIL);
 	raise(SIGKILL);
 	_exit(CHILD_IO_FAIL);
@@ -1972,6 +2053,7 @@ store_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, race_one_id_two_processes);
 	tcase_add_test(tc, race_many_ids_many_processes);
+	tcase_add_test(tc, accepts_from_threads);
 	tcase_add_test(tc, crash_mid_transaction);
 	tcase_add_test(tc, crash_with_open_env);
 	tcase_add_test(tc, reopen_after_other_recovers);
