@@ -188,30 +188,31 @@ accept_one(struct store *s, DB_TXN *txn, struct accept_item *it)
 	return ev->queue ? put_inbox(s, txn, ev, it->now) : 0;
 }
 
+/* The deliveries one accept transaction records. */
+struct accept_batch {
+	struct accept_item *first;	/* a list */
+	unsigned long	 gen;		/* the environment it committed in */
+};
+
 /*
- * The accept transaction: every delivery of the batch (a list of items),
- * one commit. Only one runs at a time in a process (accept_lead()), so
- * accepts of one process never deadlock one another.
- *
- * With fsync durability the commit lets its locks go before the log is
- * on disk, and the log is flushed before returning (early lock release):
- * the other processes' commits go on meanwhile and share the flush. A
- * duplicate waits for the same flush, since the record it saw may not be
- * on disk yet. A flush that fails (the environment panicked) fails the
- * whole batch, and store_run() runs it again in the reopened environment,
- * where each id is either there (recovered: duplicate) or not (accepted
- * anew). With write durability the environment writes the log at commit.
+ * The accept transaction: every delivery of the batch, one commit. Only
+ * one runs at a time in a process (accept_lead()), so accepts of one
+ * process never deadlock one another. With write durability the
+ * environment writes the log at commit; with fsync the commit lets its
+ * locks go before the log is on disk (early lock release), and
+ * op_flush() puts it there.
  */
 static int
 op_accept(struct store *s, void *arg)
 {
-	struct accept_item *it, *batch = arg;
+	struct accept_batch *b = arg;
+	struct accept_item *it;
 	DB_TXN *txn;
 	int ret;
 
 	if ((ret = s->env->txn_begin(s->env, NULL, &txn, 0)) != 0)
 		return ret;
-	for (it = batch; it != NULL; it = it->next) {
+	for (it = b->first; it != NULL; it = it->next) {
 		it->ret = 0;
 		if ((ret = accept_one(s, txn, it)) != 0) {
 			(void)txn->abort(txn);
@@ -220,17 +221,69 @@ op_accept(struct store *s, void *arg)
 	}
 	/* The flags: no sync in the commit with fsync; write's are the
 	   environment's (DB_TXN_WRITE_NOSYNC). */
-	ret = txn->commit(txn, s->opt.durability == DURABILITY_FSYNC ?
-	    DB_TXN_NOSYNC : 0);
-	return ret != 0 ? ret : log_durable(s);
+	if ((ret = txn->commit(txn, s->opt.durability == DURABILITY_FSYNC ?
+	    DB_TXN_NOSYNC : 0)) == 0)
+		b->gen = s->gen;
+	return ret;
+}
+
+/*
+ * With fsync, puts a committed batch's log on disk. A duplicate waits for
+ * the same flush, since the record it saw may not be on disk yet. The
+ * flush must happen in the environment of the commit: one reopened since
+ * (a panic, here or seen by another thread) may have lost what the old
+ * one held in memory, so the batch is recorded anew there, where each id
+ * is either present (recovered: duplicate) or not (accepted anew).
+ */
+static int
+op_flush(struct store *s, void *arg)
+{
+	struct accept_batch *b = arg;
+	int ret;
+
+	if (b->gen != s->gen && (ret = op_accept(s, b)) != 0)
+		return ret;
+	return log_durable(s);
+}
+
+/* Takes the batch of it, the queue's first, off the queue; under qmu. */
+static void
+batch_take(struct store *s, struct accept_item *it)
+{
+	struct accept_item **tail = &it->next;
+	int n;
+
+	for (n = 1; *tail != NULL && n < ACCEPT_BATCH; n++)
+		tail = &(*tail)->next;
+	s->qhead = *tail;
+	*tail = NULL;
+	if (s->qhead == NULL)
+		s->qtail = &s->qhead;
+}
+
+/* Hands the lead to the first queued delivery's thread, if any. */
+static void
+lead_pass(struct store *s)
+{
+	struct accept_item *next;
+
+	pthread_mutex_lock(&s->qmu);
+	if ((next = s->qhead) != NULL)
+		next->lead = 1;
+	else
+		s->qleading = 0;
+	pthread_mutex_unlock(&s->qmu);
+	if (next != NULL)
+		sem_post(&next->wake);
 }
 
 /*
  * Records a batch of deliveries in one transaction, led by the thread of
  * its first, it: that thread found no batch running, or was handed the
- * lead. The deliveries that come in meanwhile queue for the next batch,
- * whose first thread this one wakes to lead it; then it wakes the threads
- * of its batch, outside the mutex.
+ * lead. The deliveries that come in meanwhile queue for the next batch.
+ * Once this one has committed, the first of them leads the next, while
+ * this thread waits for the disk (fsync) and then wakes the threads of
+ * its batch.
  *
  * Per delivery, a transaction of its own cost a begin, a commit, a write
  * of the log and, as the threads of a process had to take turns, a
@@ -242,37 +295,26 @@ op_accept(struct store *s, void *arg)
 static void
 accept_lead(struct store *s, struct accept_item *it)
 {
-	struct accept_item *batch = it, *next, **tail = &it;
-	int n, ret;
+	struct accept_batch b = { it, 0 };
+	struct accept_item *o, *next;
+	int ret;
 
 	pthread_mutex_lock(&s->qmu);
-	for (n = 0; *tail != NULL && n < ACCEPT_BATCH; n++)
-		tail = &(*tail)->next;
-	s->qhead = *tail;
-	*tail = NULL;
-	if (s->qhead == NULL)
-		s->qtail = &s->qhead;
+	batch_take(s, it);
 	pthread_mutex_unlock(&s->qmu);
-
-	ret = store_run(s, op_accept, batch);
-
-	pthread_mutex_lock(&s->qmu);
-	if ((next = s->qhead) != NULL)
-		next->lead = 1;
-	else
-		s->qleading = 0;
-	pthread_mutex_unlock(&s->qmu);
-	if (next != NULL)
-		sem_post(&next->wake);
+	ret = store_run(s, op_accept, &b);
+	lead_pass(s);
+	if (ret == 0 && s->opt.durability == DURABILITY_FSYNC)
+		ret = store_run(s, op_flush, &b);
 	/* An item is gone once its thread wakes: next is read first. */
-	for (it = batch->next; it != NULL; it = next) {
-		next = it->next;
+	for (o = it->next; o != NULL; o = next) {
+		next = o->next;
 		if (ret != 0)
-			it->ret = ret;
-		sem_post(&it->wake);
+			o->ret = ret;
+		sem_post(&o->wake);
 	}
 	if (ret != 0)
-		batch->ret = ret;
+		it->ret = ret;
 }
 
 /*
