@@ -251,10 +251,14 @@ static void
 batch_take(struct store *s, struct accept_item *it)
 {
 	struct accept_item **tail = &it->next;
+	size_t bytes = it->ev->body_len;
 	int n;
 
-	for (n = 1; *tail != NULL && n < ACCEPT_BATCH; n++)
+	for (n = 1; *tail != NULL && n < ACCEPT_BATCH &&
+	    bytes + (*tail)->ev->body_len <= ACCEPT_BATCH_BYTES; n++) {
+		bytes += (*tail)->ev->body_len;
 		tail = &(*tail)->next;
+	}
 	s->qhead = *tail;
 	*tail = NULL;
 	if (s->qhead == NULL)

@@ -133,8 +133,13 @@
  */
 #define INBOX_BATCH	100
 #define SCAN_BATCH	64
-/* Deliveries one accept transaction records at most (accept_lead()). */
+/*
+ * Deliveries one accept transaction records at most (accept_lead()), and
+ * their body bytes, unless the first alone has more: large bodies keep a
+ * transaction each, as its locks and log grow with the bytes.
+ */
 #define ACCEPT_BATCH	32
+#define ACCEPT_BATCH_BYTES	(1024u * 1024)
 /* The first look of a claim: the first due entry is claimable unless its
    section is full, and reading 64 events to take one cost more than the
    command it started (bench/RESULTS.md). */

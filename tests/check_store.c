@@ -829,6 +829,75 @@ START_TEST(accepts_from_threads)
 }
 END_TEST
 
+/* Lines up n items with the given body lengths in s's queue. */
+static void
+queue_items(struct store *s, struct accept_item *it,
+    struct store_new_event *ev, const size_t *len, int n)
+{
+	int i;
+
+	s->qhead = NULL;
+	s->qtail = &s->qhead;
+	for (i = 0; i < n; i++) {
+		memset(&it[i], 0, sizeof(it[i]));
+		ev[i] = new_event("evt_q", "{}", 2, 1, 0);
+		ev[i].body_len = len[i];
+		it[i].ev = &ev[i];
+		*s->qtail = &it[i];
+		s->qtail = &it[i].next;
+	}
+}
+
+static int
+list_len(const struct accept_item *it)
+{
+	int n = 0;
+
+	for (; it != NULL; it = it->next)
+		n++;
+	return n;
+}
+
+/* A batch stops at ACCEPT_BATCH items or ACCEPT_BATCH_BYTES of bodies. */
+START_TEST(batch_bounds)
+{
+	static struct accept_item it[40];
+	static struct store_new_event ev[40];
+	size_t len[40];
+	struct store s;
+	int i;
+
+	memset(&s, 0, sizeof(s));
+	len[0] = 600 * 1024;
+	len[1] = 300 * 1024;
+	len[2] = 200 * 1024;
+	len[3] = 10;
+	queue_items(&s, it, ev, len, 4);
+	batch_take(&s, &it[0]);
+	ck_assert_int_eq(list_len(&it[0]), 2);
+	ck_assert_ptr_eq(s.qhead, &it[2]);
+	ck_assert_ptr_eq(s.qtail, &it[3].next);
+
+	len[0] = 5 * 1024 * 1024;	/* alone over the bound: still taken */
+	queue_items(&s, it, ev, len, 2);
+	batch_take(&s, &it[0]);
+	ck_assert_int_eq(list_len(&it[0]), 1);
+	ck_assert_ptr_eq(s.qhead, &it[1]);
+
+	for (i = 0; i < 40; i++)
+		len[i] = 1024;
+	queue_items(&s, it, ev, len, 40);
+	batch_take(&s, &it[0]);
+	ck_assert_int_eq(list_len(&it[0]), ACCEPT_BATCH);
+	ck_assert_ptr_eq(s.qhead, &it[ACCEPT_BATCH]);
+	queue_items(&s, it, ev, len, 3);
+	batch_take(&s, &it[0]);
+	ck_assert_int_eq(list_len(&it[0]), 3);
+	ck_assert_ptr_null(s.qhead);
+	ck_assert_ptr_eq(s.qtail, &s.qhead);
+}
+END_TEST
+
 START_TEST(race_many_ids_many_processes)
 {
 	struct barrier b;
@@ -2054,6 +2123,7 @@ store_suite(void)
 	tcase_add_test(tc, race_one_id_two_processes);
 	tcase_add_test(tc, race_many_ids_many_processes);
 	tcase_add_test(tc, accepts_from_threads);
+	tcase_add_test(tc, batch_bounds);
 	tcase_add_test(tc, crash_mid_transaction);
 	tcase_add_test(tc, crash_with_open_env);
 	tcase_add_test(tc, reopen_after_other_recovers);
