@@ -88,15 +88,15 @@ put_event(struct store *s, DB_TXN *txn, const struct accept_item *it)
 	return s->events->put(s->events, txn, &k, &d, DB_NOOVERWRITE);
 }
 
-/* Puts the body under be64(received) || id (see struct job_key). */
+/* Puts the body under be64(received) || id (see struct time_key). */
 static int
 put_body(struct store *s, DB_TXN *txn, const struct store_new_event *ev,
     int64_t received)
 {
-	struct job_key bk;
+	struct time_key bk;
 	DBT k, d;
 
-	job_key_make(&bk, received, ev->id, ev->id_len);
+	time_key_make(&bk, received, ev->id, ev->id_len);
 	dbt_in(&k, bk.b, bk.len);
 	dbt_in(&d, ev->body, ev->body_len);
 	return s->bodies->put(s->bodies, txn, &k, &d, 0);
@@ -544,11 +544,11 @@ get_event(struct store *s, DB_TXN *txn, struct get_arg *a)
 static int
 get_body(struct store *s, DB_TXN *txn, struct get_arg *a)
 {
-	struct job_key bk;
+	struct time_key bk;
 	DBT k, d;
 	int ret;
 
-	job_key_make(&bk, a->info.received_ms, a->id, a->id_len);
+	time_key_make(&bk, a->info.received_ms, a->id, a->id_len);
 	dbt_in(&k, bk.b, bk.len);
 	dbt_out(&d, DB_DBT_MALLOC);
 	if ((ret = s->bodies->get(s->bodies, txn, &k, &d, 0)) != 0)

@@ -245,7 +245,7 @@ static int
 purge_one(struct store *s, DB_TXN *txn, const struct event_scan *es,
     const struct event_item *it, unsigned long *removed)
 {
-	struct job_key bk;
+	struct time_key bk;
 	struct rec r;
 	void *buf;
 	DBT k, bk_dbt;
@@ -260,7 +260,7 @@ purge_one(struct store *s, DB_TXN *txn, const struct event_scan *es,
 	if (ret != 0)
 		return ret;
 	dbt_in(&k, it->id, it->id_len);
-	job_key_make(&bk, r.received_ms, it->id, it->id_len);
+	time_key_make(&bk, r.received_ms, it->id, it->id_len);
 	dbt_in(&bk_dbt, bk.b, bk.len);
 	if ((ret = s->events->del(s->events, txn, &k, 0)) != 0 ||
 	    ((ret = s->bodies->del(s->bodies, txn, &bk_dbt, 0)) != 0 &&

@@ -241,21 +241,21 @@ dbt_out(DBT *d, u_int32_t flags)
 }
 
 void
-job_key_make(struct job_key *k, int64_t due, const char *id, size_t id_len)
+time_key_make(struct time_key *k, int64_t ms, const char *id, size_t id_len)
 {
-	be64_put(k->b, (uint64_t)due);
+	be64_put(k->b, (uint64_t)ms);
 	memcpy(k->b + 8, id, id_len);
 	k->len = 8 + id_len;
 }
 
 int64_t
-job_key_due(const struct job_key *k)
+time_key_ms(const struct time_key *k)
 {
 	return (int64_t)be64_get(k->b);
 }
 
 const char *
-job_key_id(const struct job_key *k)
+time_key_id(const struct time_key *k)
 {
 	return (const char *)k->b + 8;
 }

@@ -119,7 +119,7 @@
 #define REC_FIXED	(1 + 1 + 8 + 8 + 4 + 8)
 #define REC_STR_MAX	65535
 #define JOB_VERSION	1
-#define JOB_KEY_MAX	(8 + STORE_ID_MAX)
+#define TIME_KEY_MAX	(8 + STORE_ID_MAX)
 #define ATT_VERSION	1
 #define ATT_FIXED	(1 + 4 + 8 + 8 + 1 + 4 + 4 + 4 + 4)
 #define ATT_EXITED	0x01
@@ -220,8 +220,8 @@ struct rec {
  * that Btree order is due order; bodies.db by received time, so that new
  * bodies append at the right edge of its Btree.
  */
-struct job_key {
-	unsigned char	 b[JOB_KEY_MAX];
+struct time_key {
+	unsigned char	 b[TIME_KEY_MAX];
 	size_t		 len;
 };
 
@@ -239,10 +239,10 @@ void		 rec_to_info(const struct rec *, struct store_event_info *);
 struct span	 span_str(const char *);
 void		 dbt_in(DBT *, const void *, size_t);
 void		 dbt_out(DBT *, u_int32_t flags);
-void		 job_key_make(struct job_key *, int64_t due, const char *id,
+void		 time_key_make(struct time_key *, int64_t ms, const char *id,
 		    size_t id_len);
-int64_t		 job_key_due(const struct job_key *);
-const char	*job_key_id(const struct job_key *);
+int64_t		 time_key_ms(const struct time_key *);
+const char	*time_key_id(const struct time_key *);
 
 /* store_env.c: every operation is one op run by store_run(). */
 int		 store_run(struct store *,

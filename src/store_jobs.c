@@ -24,7 +24,7 @@
 
 /* One jobs.db entry as a scan saw it, read committed: a hint only. */
 struct job_item {
-	struct job_key	 key;
+	struct time_key	 key;
 	int		 found;		/* its event record exists */
 	int		 state;		/* 0: a record we cannot read */
 	char		 type[256];
@@ -34,15 +34,15 @@ struct job_item {
 struct job_scan {
 	int64_t		 until;		/* entries due at or before */
 	size_t		 limit;		/* entries to read, <= SCAN_BATCH */
-	struct job_key	 from;		/* start after it; len 0: first */
-	struct job_key	 last;		/* the last entry seen */
+	struct time_key	 from;		/* start after it; len 0: first */
+	struct time_key	 last;		/* the last entry seen */
 	struct job_item	 items[SCAN_BATCH];
 	size_t		 n;
 	int		 more;		/* stopped with the batch full */
 };
 
 struct claim_arg {
-	const struct job_key *key;
+	const struct time_key *key;
 	int64_t		 now;
 	int64_t		 lease;
 	struct store_job *job;
@@ -78,7 +78,7 @@ log_job(const char *msg, const char *id, size_t id_len)
 }
 
 static int
-job_put(struct store *s, DB_TXN *txn, const struct job_key *jk)
+job_put(struct store *s, DB_TXN *txn, const struct time_key *jk)
 {
 	unsigned char v = JOB_VERSION;
 	DBT k, d;
@@ -89,7 +89,7 @@ job_put(struct store *s, DB_TXN *txn, const struct job_key *jk)
 }
 
 static int
-job_del(struct store *s, DB_TXN *txn, const struct job_key *jk)
+job_del(struct store *s, DB_TXN *txn, const struct time_key *jk)
 {
 	DBT k;
 
@@ -99,7 +99,7 @@ job_del(struct store *s, DB_TXN *txn, const struct job_key *jk)
 
 /* Write-locks the job entry jk (DB_RMW). Returns 0 or DB_NOTFOUND. */
 static int
-job_lock(struct store *s, DB_TXN *txn, const struct job_key *jk)
+job_lock(struct store *s, DB_TXN *txn, const struct time_key *jk)
 {
 	unsigned char v;
 	DBT k, d;
@@ -154,7 +154,7 @@ event_write(struct store *s, DB_TXN *txn, const char *id, size_t id_len,
 
 /* The job key an inbox entry becomes. Returns 0, or EINVAL if bad. */
 static int
-inbox_job_key(const DBT *k, const DBT *d, struct job_key *jk)
+inbox_job_key(const DBT *k, const DBT *d, struct time_key *jk)
 {
 	const unsigned char *v = d->data;
 
@@ -164,7 +164,7 @@ inbox_job_key(const DBT *k, const DBT *d, struct job_key *jk)
 		    "entry\"");
 		return EINVAL;
 	}
-	job_key_make(jk, (int64_t)be64_get(v + 1), k->data, k->size);
+	time_key_make(jk, (int64_t)be64_get(v + 1), k->data, k->size);
 	return 0;
 }
 
@@ -180,7 +180,7 @@ static int
 op_inbox_move(struct store *s, void *arg)
 {
 	size_t *moved = arg;
-	struct job_key jk;
+	struct time_key jk;
 	DB_TXN *txn;
 	DBC *c = NULL;
 	DBT k, d;
@@ -233,7 +233,7 @@ inbox_drain(struct store *s)
 
 /* Positions c on the first jobs entry after from (the first if none). */
 static int
-job_cursor_after(DBC *c, const struct job_key *from, DBT *k, DBT *d)
+job_cursor_after(DBC *c, const struct time_key *from, DBT *k, DBT *d)
 {
 	int ret;
 
@@ -258,7 +258,7 @@ job_item_fill(struct store *s, DB_TXN *txn, struct job_item *it)
 
 	it->state = 0;
 	it->type[0] = '\0';
-	ret = event_read(s, txn, job_key_id(&it->key), it->key.len - 8, 0,
+	ret = event_read(s, txn, time_key_id(&it->key), it->key.len - 8, 0,
 	    &r, &buf);
 	if (ret == 0) {
 		it->state = r.state;
@@ -284,7 +284,7 @@ job_scan_keys(struct store *s, DB_TXN *txn, struct job_scan *js)
 	dbt_out(&d, DB_DBT_REALLOC);
 	for (ret = job_cursor_after(c, &js->from, &k, &d); ret == 0;
 	    ret = c->get(c, &k, &d, DB_NEXT)) {
-		if (k.size <= 8 || k.size > JOB_KEY_MAX)
+		if (k.size <= 8 || k.size > TIME_KEY_MAX)
 			continue;	/* not one of ours */
 		if ((int64_t)be64_get(k.data) > js->until)
 			break;
@@ -374,9 +374,9 @@ static int
 op_claim(struct store *s, void *arg)
 {
 	struct claim_arg *a = arg;
-	const char *id = job_key_id(a->key);
+	const char *id = time_key_id(a->key);
 	size_t id_len = a->key->len - 8;
-	struct job_key next;
+	struct time_key next;
 	struct rec r;
 	void *buf = NULL;
 	DB_TXN *txn;
@@ -391,7 +391,7 @@ op_claim(struct store *s, void *arg)
 	found = ret == 0;
 	if ((ret = job_lock(s, txn, a->key)) != 0)
 		goto fail;	/* DB_NOTFOUND: finished or moved meanwhile */
-	if (!found || !rec_owns_job(&r, job_key_due(a->key))) {
+	if (!found || !rec_owns_job(&r, time_key_ms(a->key))) {
 		log_job(found ? "dropped a stale job" : "dropped a job "
 		    "without an event", id, id_len);
 		if ((ret = job_del(s, txn, a->key)) != 0)
@@ -402,7 +402,7 @@ op_claim(struct store *s, void *arg)
 	r.state = STATE_RUNNING;
 	r.attempts++;
 	r.due_ms = a->now + a->lease;
-	job_key_make(&next, r.due_ms, id, id_len);
+	time_key_make(&next, r.due_ms, id, id_len);
 	if ((ret = job_del(s, txn, a->key)) != 0 ||
 	    (ret = job_put(s, txn, &next)) != 0 ||
 	    (ret = event_write(s, txn, id, id_len, &r)) != 0)
@@ -593,10 +593,10 @@ static int
 event_move_on(struct store *s, DB_TXN *txn, const struct store_job *job,
     struct rec *r, enum event_state next, int64_t due)
 {
-	struct job_key jk;
+	struct time_key jk;
 	int ret;
 
-	job_key_make(&jk, r->due_ms, job->id, job->id_len);
+	time_key_make(&jk, r->due_ms, job->id, job->id_len);
 	if ((ret = job_del(s, txn, &jk)) == DB_NOTFOUND)
 		log_job("a running job had no job entry", job->id,
 		    job->id_len);
@@ -606,7 +606,7 @@ event_move_on(struct store *s, DB_TXN *txn, const struct store_job *job,
 	r->due_ms = 0;
 	if (next == STATE_RETRYING) {
 		r->due_ms = due;
-		job_key_make(&jk, due, job->id, job->id_len);
+		time_key_make(&jk, due, job->id, job->id_len);
 		if ((ret = job_put(s, txn, &jk)) != 0)
 			return ret;
 	}
@@ -744,7 +744,7 @@ op_requeue(struct store *s, void *arg)
 {
 	struct requeue_arg *a = arg;
 	const struct job_item *it;
-	struct job_key jk;
+	struct time_key jk;
 	struct rec r;
 	void *buf;
 	DB_TXN *txn;
@@ -759,16 +759,16 @@ op_requeue(struct store *s, void *arg)
 		if (it->state != STATE_RUNNING)
 			continue;
 		id_len = it->key.len - 8;
-		ret = event_read(s, txn, job_key_id(&it->key), id_len, DB_RMW,
+		ret = event_read(s, txn, time_key_id(&it->key), id_len, DB_RMW,
 		    &r, &buf);
 		if (ret == 0 && r.state == STATE_RUNNING &&
-		    r.due_ms == job_key_due(&it->key) &&
+		    r.due_ms == time_key_ms(&it->key) &&
 		    (ret = job_del(s, txn, &it->key)) == 0) {
 			r.state = STATE_RETRYING;
 			r.due_ms = a->now;
-			job_key_make(&jk, a->now, job_key_id(&it->key), id_len);
+			time_key_make(&jk, a->now, time_key_id(&it->key), id_len);
 			if ((ret = job_put(s, txn, &jk)) == 0 &&
-			    (ret = event_write(s, txn, job_key_id(&it->key),
+			    (ret = event_write(s, txn, time_key_id(&it->key),
 			    id_len, &r)) == 0)
 				a->n++;
 		}
