@@ -196,11 +196,12 @@ struct accept_batch {
 
 /*
  * The accept transaction: every delivery of the batch, one commit. Only
- * one runs at a time in a process (accept_lead()), so accepts of one
- * process never deadlock one another. With write durability the
- * environment writes the log at commit; with fsync the commit lets its
- * locks go before the log is on disk (early lock release), and
- * op_flush() puts it there.
+ * one runs at a time in a process (accept_lead()), so the accepts of a
+ * process do not deadlock one another (but for a batch recorded again
+ * after a reopen, op_flush(), whose deadlocks store_run() retries as any
+ * other's). With write durability the environment writes the log at
+ * commit; with fsync the commit lets its locks go before the log is on
+ * disk (early lock release), and op_flush() puts it there.
  */
 static int
 op_accept(struct store *s, void *arg)
@@ -291,7 +292,7 @@ lead_pass(struct store *s)
  *
  * Per delivery, a transaction of its own cost a begin, a commit, a write
  * of the log and, as the threads of a process had to take turns, a
- * sleep and wake-up on a mutex: half the store's CPU (bench/RESULTS.md).
+ * sleep and wake-up on a mutex, dear on a VM (bench/RESULTS.md).
  * Waking each thread by its own semaphore, rather than all of them by
  * one condition variable, spares the others a wake-up and a fight for
  * the mutex.
@@ -342,8 +343,10 @@ accept_wait(struct store *s, struct accept_item *it)
 		s->qleading = 1;
 	pthread_mutex_unlock(&s->qmu);
 	if (!lead) {
+		/* Only EINTR (a signal for the thread) can fail it; going on
+		   before a post would answer an unrecorded delivery. */
 		while (sem_wait(&it->wake) == -1)
-			;	/* EINTR: a signal for the thread */
+			;
 		lead = it->lead;
 	}
 	if (lead)

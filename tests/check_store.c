@@ -898,6 +898,40 @@ START_TEST(batch_bounds)
 }
 END_TEST
 
+/*
+ * A batch committed in one environment and flushed after a reopen is
+ * recorded again in the new one (op_flush()): the flush of the new
+ * environment would not hold what the old one had in memory. Here the
+ * old commit reached the log, so the second recording finds the id.
+ */
+START_TEST(flush_after_reopen_records_again)
+{
+	char *dir = make_tmpdir();
+	struct store *s = open_default(dir);
+	struct store_new_event ev = new_event("evt_r", "{}", 2, 1, 0);
+	struct accept_item it;
+	struct accept_batch b;
+
+	memset(&it, 0, sizeof(it));
+	it.ev = &ev;
+	it.now = now_ms();
+	ck_assert_int_eq(item_encode(&it), 0);
+	b.first = &it;
+	ck_assert_int_eq(store_run(s, op_accept, &b), 0);
+	ck_assert_int_eq(it.ret, 0);
+	ck_assert_uint_eq(b.gen, s->gen);
+	ck_assert_int_eq(store_reopen(s, s->gen, DB_RUNRECOVERY), 0);
+	ck_assert_int_eq(store_run(s, op_flush, &b), 0);
+	ck_assert_int_eq(it.ret, DB_KEYEXIST);
+	ck_assert_uint_eq(b.gen, s->gen);
+	ck_assert_int_eq(has_id(s, "evt_r"), 1);
+	free(it.rec);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
 START_TEST(race_many_ids_many_processes)
 {
 	struct barrier b;
@@ -2124,6 +2158,7 @@ store_suite(void)
 	tcase_add_test(tc, race_many_ids_many_processes);
 	tcase_add_test(tc, accepts_from_threads);
 	tcase_add_test(tc, batch_bounds);
+	tcase_add_test(tc, flush_after_reopen_records_again);
 	tcase_add_test(tc, crash_mid_transaction);
 	tcase_add_test(tc, crash_with_open_env);
 	tcase_add_test(tc, reopen_after_other_recovers);
