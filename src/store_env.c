@@ -515,7 +515,6 @@ store_free(struct store *s)
 	pthread_rwlock_destroy(&s->rw);
 	pthread_mutex_destroy(&s->pmu);
 	pthread_mutex_destroy(&s->qmu);
-	pthread_cond_destroy(&s->qcv);
 	free(s->dir);
 	free(s);
 }
@@ -535,8 +534,7 @@ store_open(const char *dir, const struct store_options *opt, char *err,
 	atomic_init(&s->holds, 1);
 	if (pthread_rwlock_init(&s->rw, NULL) != 0 ||
 	    pthread_mutex_init(&s->pmu, NULL) != 0 ||
-	    pthread_mutex_init(&s->qmu, NULL) != 0 ||
-	    pthread_cond_init(&s->qcv, NULL) != 0)
+	    pthread_mutex_init(&s->qmu, NULL) != 0)
 		fatal_oom();
 	s->qtail = &s->qhead;
 	if (env_open(s, err, errlen) != 0) {

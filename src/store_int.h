@@ -16,10 +16,10 @@
  *
  * Berkeley DB locks whole pages until commit. The deliveries that wait
  * in a process are recorded together, in one accept transaction at a
- * time (accept_lead()); it commits without a sync and flushes the log
- * after its locks are gone (op_accept()), so the accepts of all
- * processes share a flush; the pages they lock are held only for the
- * rest of the transaction. The records keyed
+ * time (accept_lead()); with fsync it commits without a sync (op_accept())
+ * and flushes the log after its locks are gone (op_flush()), so the
+ * accepts of all processes share a flush; the pages they lock are held
+ * only for the rest of the transaction. The records keyed
  * by id are hashes: ids come in any order, and a hash page per id keeps
  * concurrent accepts apart. Bodies, which are most of the bytes, go
  * into a Btree keyed by received time: they append at its right edge,
@@ -187,12 +187,11 @@ struct store {
 	unsigned long		 pend_own;	/* jobs we queued, ever */
 
 	/*
-	 * Deliveries waiting for an accept transaction, and whether a thread
-	 * runs one now: one at a time per process, for all that wait
-	 * (accept_lead()).
+	 * Under qmu: the deliveries waiting for an accept transaction, and
+	 * whether a thread leads one now (accept_lead()). Each waiting
+	 * thread sleeps on its own item's semaphore.
 	 */
 	pthread_mutex_t		 qmu;
-	pthread_cond_t		 qcv;
 	struct accept_item	*qhead;
 	struct accept_item	**qtail;
 	int			 qleading;
