@@ -27,8 +27,8 @@
  * A config and the store opened for it. Each request holds the setup in
  * force when it starts until it has answered, so a reload never frees a
  * config or closes a store under a request of another thread: the last
- * holder frees it. A reload that keeps the store's settings shares the
- * open store with the new setup (store_hold()).
+ * holder frees it. Setups whose store settings match share the one
+ * store the handler keeps open (setup_store()).
  */
 struct setup {
 	struct config	*cfg;		/* owned */
@@ -117,17 +117,30 @@ void
 handler_cleanup(struct handler *h)
 {
 	setup_unref(h->cur);
+	store_close(h->store);
+	free(h->store_dir);
 	free(h->config_path);
 	pthread_mutex_destroy(&h->mu);
 	memset(h, 0, sizeof(*h));
 }
 
-/* Do two configs open the store with the same settings? */
+/* Was the handler's store opened with cfg's settings? Under h->mu. */
 static int
-same_store(const struct config *a, const struct config *b)
+store_fits(const struct handler *h, const struct config *cfg)
 {
-	return strcmp(a->state_dir, b->state_dir) == 0 &&
-	    a->durability == b->durability && a->max_body == b->max_body;
+	return h->store != NULL && strcmp(h->store_dir, cfg->state_dir) == 0 &&
+	    h->store_opt.durability == cfg->durability &&
+	    h->store_opt.max_body == cfg->max_body;
+}
+
+/* Lets go of the handler's store; setups that hold it keep it open. */
+static void
+handler_drop_store(struct handler *h)
+{
+	store_close(h->store);
+	free(h->store_dir);
+	h->store = NULL;
+	h->store_dir = NULL;
 }
 
 /*
@@ -152,10 +165,10 @@ handler_maybe_reload(struct handler *h)
 	h->mtime = mt;
 	if ((cfg = handler_load(h->config_path)) == NULL)
 		return;		/* the last good config stays in force */
+	/* New settings: the old store closes with its last request. */
+	if (!store_fits(h, cfg))
+		handler_drop_store(h);
 	su = setup_new(cfg);
-	if (h->cur != NULL && h->cur->store != NULL &&
-	    same_store(cfg, h->cur->cfg))
-		su->store = store_hold(h->cur->store);
 	setup_unref(h->cur);
 	h->cur = su;
 	log_write(LOG_LEVEL_INFO, "msg=\"config reloaded\" path=%s",
@@ -185,40 +198,54 @@ setup_release(struct handler *h, struct setup *su)
 }
 
 /*
+ * Opens a store for su, which the handler's does not fit; under h->mu. It
+ * becomes the handler's when su is in force (or the handler has none): a
+ * setup a reload replaced keeps its store to itself.
+ */
+static void
+setup_open_store(struct handler *h, struct setup *su)
+{
+	struct store_options opt;
+	char err[512];
+
+	opt.max_body = su->cfg->max_body;
+	opt.durability = su->cfg->durability;
+	if ((su->store = store_open(su->cfg->state_dir, &opt, err,
+	    sizeof(err))) == NULL) {
+		log_write(LOG_LEVEL_ERROR, "msg=\"store unavailable\" "
+		    "error=\"%s\"", err);
+		return;
+	}
+	if (su != h->cur && h->store != NULL)
+		return;
+	handler_drop_store(h);
+	h->store = store_hold(su->store);
+	h->store_dir = xstrdup(su->cfg->state_dir);
+	h->store_opt = opt;
+}
+
+/*
  * The setup's store, opened on first use (under h->mu, so one thread
  * opens it while the others wait). Returns NULL (logged) when it cannot.
  *
- * A process may hold one handle per environment, so a setup shares the
- * store of the setup in force when their settings match, whichever of
- * the two opens it first: a reload that comes before the first request
- * has opened the store leaves an older setup, still held by a request,
- * and the new one both without a store.
+ * A process may hold one handle per environment, so the handler keeps
+ * the store it opened, and every setup whose settings match takes a hold
+ * on it: the setup in force, one a reload replaced while a request still
+ * held it, or a new one, whichever asks first. A reload that changes the
+ * settings lets the handler's hold go; until the old store's last
+ * request is done, the new one cannot open (a 503, and the next request
+ * tries again).
  */
 static struct store *
 setup_store(struct handler *h, struct setup *su)
 {
-	struct setup *cur;
-	struct store_options opt;
 	struct store *st;
-	char err[512];
 
 	pthread_mutex_lock(&h->mu);
-	cur = h->cur;
-	if (su->store == NULL && cur != NULL && cur != su &&
-	    cur->store != NULL && same_store(su->cfg, cur->cfg))
-		su->store = store_hold(cur->store);
-	if (su->store == NULL) {
-		opt.max_body = su->cfg->max_body;
-		opt.durability = su->cfg->durability;
-		su->store = store_open(su->cfg->state_dir, &opt, err,
-		    sizeof(err));
-		if (su->store == NULL)
-			log_write(LOG_LEVEL_ERROR, "msg=\"store unavailable\" "
-			    "error=\"%s\"", err);
-		else if (cur != NULL && cur != su && cur->store == NULL &&
-		    same_store(su->cfg, cur->cfg))
-			cur->store = store_hold(su->store);
-	}
+	if (su->store == NULL && store_fits(h, su->cfg))
+		su->store = store_hold(h->store);
+	else if (su->store == NULL)
+		setup_open_store(h, su);
 	st = su->store;
 	pthread_mutex_unlock(&h->mu);
 	return st;

@@ -29,6 +29,11 @@ struct handler {
 	struct timespec	 mtime;		/* of config_path when loaded */
 	int64_t		 checked_ms;	/* last look at mtime */
 	int		 work_queued;	/* a drainer may be needed */
+	/* The store the setups share (see setup_store()): a hold, and the
+	   settings it was opened with. */
+	struct store	*store;
+	char		*store_dir;	/* owned */
+	struct store_options store_opt;
 };
 
 /*
