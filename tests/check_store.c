@@ -1105,6 +1105,54 @@ START_TEST(reopen_after_other_recovers)
 END_TEST
 
 /*
+ * A batch commits without a sync (fsync durability), then another
+ * process's recovery panics our environment before the flush. The commit
+ * was only in the old environment's log buffer, which the recovery never
+ * read: op_flush() must see the panic, reopen and record the batch anew,
+ * not take a flush of the new environment for this batch's.
+ */
+START_TEST(flush_after_other_recovers_records_again)
+{
+	char *dir = make_tmpdir();
+	struct store *s = open_to_be_panicked(dir), *t;
+	struct store_new_event ev = new_event("evt_p", "{}", 2, 1, 0);
+	struct accept_item it;
+	struct accept_batch b = { &it, 0 };
+	unsigned long gen = s->gen;
+	pid_t pid;
+
+	memset(&it, 0, sizeof(it));
+	it.ev = &ev;
+	it.now = now_ms();
+	ck_assert_int_eq(item_encode(&it), 0);
+	ck_assert_int_eq(store_run(s, op_accept, &b), 0);
+	ck_assert_int_eq(it.ret, 0);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0)
+		die_in_txn(dir, 0);
+	expect_killed(pid);
+	ck_assert_int_ge(pid = fork(), 0);
+	if (pid == 0) {
+		t = child_open(dir);
+		store_close(t);
+		_exit(0);
+	}
+	ck_assert_int_eq(wait_exit(pid), 0);
+	ck_assert_int_eq(store_run(s, op_flush, &b), 0);
+	ck_assert_int_eq(has_id(s, "evt_p"), 1);
+	ck_assert_int_eq(it.ret, 0);	/* lost with the old buffer: anew */
+	ck_assert_uint_eq(s->gen, gen + 1);
+	ck_assert_uint_eq(s->abandoned, 1);
+	ck_assert_uint_eq(b.gen, s->gen);
+	ck_assert_int_eq(has_id(s, "evt_C"), 0);
+	free(it.rec);
+	store_close(s);
+	rm_rf(dir);
+	free(dir);
+}
+END_TEST
+
+/*
  * A process dies inside a transaction and nobody else opens: our accept
  * of the same id waits on the dead transaction's lock, times out, and the
  * reopen it then does runs recovery itself.
@@ -2162,6 +2210,7 @@ store_suite(void)
 	tcase_add_test(tc, crash_mid_transaction);
 	tcase_add_test(tc, crash_with_open_env);
 	tcase_add_test(tc, reopen_after_other_recovers);
+	tcase_add_test(tc, flush_after_other_recovers_records_again);
 	tcase_add_test(tc, reopen_after_stuck_lock);
 	tcase_add_test(tc, claim_then_killed);
 	suite_add_tcase(s, tc);
