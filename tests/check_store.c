@@ -899,6 +899,26 @@ START_TEST(batch_bounds)
 END_TEST
 
 /*
+ * Records ev as b, a batch of one item, it: committed (with fsync
+ * durability, without a sync) and not yet flushed. The caller frees
+ * it->rec.
+ */
+static void
+batch_of_one(struct store *s, struct store_new_event *ev,
+    struct accept_item *it, struct accept_batch *b)
+{
+	memset(it, 0, sizeof(*it));
+	it->ev = ev;
+	it->now = now_ms();
+	ck_assert_int_eq(item_encode(it), 0);
+	memset(b, 0, sizeof(*b));
+	b->first = it;
+	ck_assert_int_eq(store_run(s, op_accept, b), 0);
+	ck_assert_int_eq(it->ret, 0);
+	ck_assert_uint_eq(b->gen, s->gen);
+}
+
+/*
  * A batch committed in one environment and flushed after a reopen is
  * recorded again in the new one (op_flush()): the flush of the new
  * environment would not hold what the old one had in memory. Here the
@@ -912,14 +932,7 @@ START_TEST(flush_after_reopen_records_again)
 	struct accept_item it;
 	struct accept_batch b;
 
-	memset(&it, 0, sizeof(it));
-	it.ev = &ev;
-	it.now = now_ms();
-	ck_assert_int_eq(item_encode(&it), 0);
-	b.first = &it;
-	ck_assert_int_eq(store_run(s, op_accept, &b), 0);
-	ck_assert_int_eq(it.ret, 0);
-	ck_assert_uint_eq(b.gen, s->gen);
+	batch_of_one(s, &ev, &it, &b);
 	ck_assert_int_eq(store_reopen(s, s->gen, DB_RUNRECOVERY), 0);
 	ck_assert_int_eq(store_run(s, op_flush, &b), 0);
 	ck_assert_int_eq(it.ret, DB_KEYEXIST);
@@ -1060,21 +1073,15 @@ START_TEST(crash_with_open_env)
 END_TEST
 
 /*
- * A process dies inside a transaction while ours stays open, and a third
- * process opens the environment: its recovery panics our handle, whose
- * next call must reopen and succeed.
+ * A child dies inside a transaction (evt_C, not committed), and another
+ * opens the environment: its recovery panics the handles open here.
  */
-START_TEST(reopen_after_other_recovers)
+static void
+die_and_recover_elsewhere(const char *dir)
 {
-	char *dir = make_tmpdir();
-	struct store *s = open_to_be_panicked(dir), *t;
-	unsigned long gen;
-	int fds;
+	struct store *t;
 	pid_t pid;
 
-	ck_assert_int_eq(accept_id(s, "evt_A", 1, 0), STORE_OK);
-	gen = s->gen;
-	fds = count_fds();
 	ck_assert_int_ge(pid = fork(), 0);
 	if (pid == 0)
 		die_in_txn(dir, 0);
@@ -1086,6 +1093,24 @@ START_TEST(reopen_after_other_recovers)
 		_exit(0);
 	}
 	ck_assert_int_eq(wait_exit(pid), 0);
+}
+
+/*
+ * A process dies inside a transaction while ours stays open, and a third
+ * process opens the environment: its recovery panics our handle, whose
+ * next call must reopen and succeed.
+ */
+START_TEST(reopen_after_other_recovers)
+{
+	char *dir = make_tmpdir();
+	struct store *s = open_to_be_panicked(dir);
+	unsigned long gen;
+	int fds;
+
+	ck_assert_int_eq(accept_id(s, "evt_A", 1, 0), STORE_OK);
+	gen = s->gen;
+	fds = count_fds();
+	die_and_recover_elsewhere(dir);
 	ck_assert_int_eq(accept_id(s, "evt_D", 1, 0), STORE_OK);
 	ck_assert_uint_eq(s->gen, gen + 1);
 	/*
@@ -1114,30 +1139,14 @@ END_TEST
 START_TEST(flush_after_other_recovers_records_again)
 {
 	char *dir = make_tmpdir();
-	struct store *s = open_to_be_panicked(dir), *t;
+	struct store *s = open_to_be_panicked(dir);
 	struct store_new_event ev = new_event("evt_p", "{}", 2, 1, 0);
 	struct accept_item it;
-	struct accept_batch b = { &it, 0 };
+	struct accept_batch b;
 	unsigned long gen = s->gen;
-	pid_t pid;
 
-	memset(&it, 0, sizeof(it));
-	it.ev = &ev;
-	it.now = now_ms();
-	ck_assert_int_eq(item_encode(&it), 0);
-	ck_assert_int_eq(store_run(s, op_accept, &b), 0);
-	ck_assert_int_eq(it.ret, 0);
-	ck_assert_int_ge(pid = fork(), 0);
-	if (pid == 0)
-		die_in_txn(dir, 0);
-	expect_killed(pid);
-	ck_assert_int_ge(pid = fork(), 0);
-	if (pid == 0) {
-		t = child_open(dir);
-		store_close(t);
-		_exit(0);
-	}
-	ck_assert_int_eq(wait_exit(pid), 0);
+	batch_of_one(s, &ev, &it, &b);
+	die_and_recover_elsewhere(dir);
 	ck_assert_int_eq(store_run(s, op_flush, &b), 0);
 	ck_assert_int_eq(has_id(s, "evt_p"), 1);
 	ck_assert_int_eq(it.ret, 0);	/* lost with the old buffer: anew */
